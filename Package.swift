@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Hot loops are plain C compiled for the build machine's vector ISA.
+let kernelFlags: [CSetting] = [
+    .unsafeFlags(["-O3", "-ffp-contract=fast"]),
+    .unsafeFlags(["-march=native"], .when(platforms: [.linux])),
+]
+let swiftFast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Autoreg",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Autoreg", targets: ["AutoregTensor", "AutoregNN", "AutoregModels",
+                                            "AutoregData", "AutoregTraining", "AutoregImaging"]),
+        .executable(name: "autoreg", targets: ["autoreg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from the system (Debian: libdnnl-dev, zlib1g-dev).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
+                       providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: kernelFlags),
+
+        // Tensor engine: storage, reverse-mode autodiff, ops, GEMM on oneDNN.
+        .target(name: "AutoregTensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: swiftFast),
+        // Layers, parameters, optimizers.
+        .target(name: "AutoregNN", dependencies: ["AutoregTensor"], swiftSettings: swiftFast),
+        // FVSBN, NADE, MADE, ...
+        .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"], swiftSettings: swiftFast),
+        // Dataset readers (IDX, .amat; plain or gzip), binarisation, splits, batching.
+        .target(name: "AutoregData", dependencies: ["CZlib"], swiftSettings: swiftFast),
+        // PNG writing, image grids, heat maps.
+        .target(name: "AutoregImaging", dependencies: ["CZlib"], swiftSettings: swiftFast),
+        // Training loop, evaluation, checkpoints, metrics.
+        .target(name: "AutoregTraining",
+                dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData"], swiftSettings: swiftFast),
+        .executableTarget(name: "autoreg", dependencies: [
+            "AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "AutoregTraining", "AutoregImaging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swiftFast),
+
+        .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN"]),
+        .testTarget(name: "AutoregModelsTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels"]),
+        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData"]),
+        .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
+        .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,111 @@
+import AutoregNN
+import AutoregTensor
+
+/// A model of p(x) = Π p(x_i | x_<i) over the pixels of an image, in the order `ordering`.
+///
+/// Pixels are passed as a [batch, dimension] tensor of raw values: 0/1 for binary data,
+/// 0...255 for 8-bit data. Each model scales its inputs itself.
+public protocol AutoregressiveModel: ParameterContainer {
+    var config: ModelConfig { get }
+    /// `ordering[t]` is the index of the pixel generated at step t.
+    var ordering: [Int] { get }
+    /// Logits of every conditional p(x_i | x_<i): [B, D] for binary pixels (logit of
+    /// x_i = 1), [B, D, levels] for categorical pixels. Output i depends only on the pixels
+    /// before i in `ordering`.
+    func logits(_ pixels: Tensor) -> Tensor
+}
+
+extension AutoregressiveModel {
+    public var dimension: Int { config.dimension }
+
+    /// Negative log-likelihood of each image in nats: [B].
+    public func nll(_ pixels: Tensor) -> Tensor {
+        let out = logits(pixels)
+        return Self.nll(logits: out, pixels: pixels, levels: config.levels)
+    }
+
+    /// −log p(x) per image from conditional logits.
+    public static func nll(logits: Tensor, pixels: Tensor, levels: Int) -> Tensor {
+        if levels == 2 {
+            return logits.bernoulliNLL(targets: pixels).sum(axis: 1)
+        }
+        let targets = pixels.data.map { Int32($0) }
+        return logits.categoricalNLL(targets: targets).sum(axis: 1)
+    }
+
+    /// Mean NLL over the batch: the training loss.
+    public func loss(_ pixels: Tensor) -> Tensor { nll(pixels).mean() }
+
+    /// Draws `count` images pixel by pixel in the model's ordering. Each step reruns the
+    /// model on the partial images (D passes). Returns the pixels and, for each pixel, the
+    /// probability the model gave it: p(x_i = 1 | x_<i) for binary data, the expected
+    /// value E[x_i | x_<i] / (levels − 1) for 8-bit data.
+    public func sampleByRerunning(count: Int, rng: inout RandomGenerator, temperature: Float = 1,
+                                  fixed: [Float]? = nil, observed: [Bool]? = nil,
+                                  progress: ((Int, Int) -> Void)? = nil) -> Sample {
+        let d = dimension, levels = config.levels
+        var x = fixed ?? [Float](repeating: 0, count: count * d)
+        var probability = [Float](repeating: 0, count: count * d)
+        for (step, i) in ordering.enumerated() {
+            if let observed, observed[i] && fixed != nil {
+                progress?(step + 1, d)
+                continue
+            }
+            let out = withoutGrad { logits(Tensor(shape: [count, d], data: x)) }
+            for n in 0..<count {
+                if levels == 2 {
+                    let p = 1 / (1 + Foundation_exp(-out.data[n * d + i] / temperature))
+                    probability[n * d + i] = p
+                    x[n * d + i] = rng.uniform() < p ? 1 : 0
+                } else {
+                    let row = Array(out.data[(n * d + i) * levels ..< (n * d + i + 1) * levels])
+                    let (value, mean) = sampleCategorical(row, temperature: temperature, rng: &rng)
+                    x[n * d + i] = Float(value)
+                    probability[n * d + i] = mean / Float(levels - 1)
+                }
+            }
+            progress?(step + 1, d)
+        }
+        return Sample(pixels: x, probabilities: probability, count: count, dimension: d)
+    }
+}
+
+/// Images drawn from a model, with the conditional probability behind each pixel.
+public struct Sample {
+    /// [count × dimension] pixel values.
+    public var pixels: [Float]
+    /// [count × dimension] the model's probability of each pixel given the earlier ones.
+    public var probabilities: [Float]
+    public var count: Int
+    public var dimension: Int
+}
+
+import Foundation
+@inline(__always) func Foundation_exp(_ x: Float) -> Float { Foundation.exp(x) }
+
+/// Draws from softmax(logits / temperature); returns the value and the distribution's mean.
+func sampleCategorical(_ logits: [Float], temperature: Float, rng: inout RandomGenerator) -> (Int, Float) {
+    let m = logits.max() ?? 0
+    var p = logits.map { Foundation.exp(($0 - m) / temperature) }
+    let s = p.reduce(0, +)
+    var mean: Float = 0
+    for k in p.indices { p[k] /= s; mean += Float(k) * p[k] }
+    var u = rng.uniform(), value = p.count - 1
+    for k in p.indices {
+        u -= p[k]
+        if u < 0 { value = k; break }
+    }
+    return (value, mean)
+}
+
+/// The inverse of an ordering: rank[i] = step at which pixel i is generated.
+func ranks(of ordering: [Int]) -> [Int] {
+    var r = [Int](repeating: 0, count: ordering.count)
+    for (t, i) in ordering.enumerated() { r[i] = t }
+    return r
+}
+
+/// Natural or seeded random ordering of `d` pixels.
+func makeOrdering(_ kind: PixelOrdering, dimension d: Int, rng: inout RandomGenerator) -> [Int] {
+    kind == .natural ? Array(0..<d) : rng.permutation(d)
+}

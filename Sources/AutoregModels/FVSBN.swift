@@ -1,0 +1,31 @@
+import AutoregNN
+import AutoregTensor
+
+/// Fully visible sigmoid belief network: each pixel is a logistic regression on all the
+/// pixels before it, logit_i = b_i + Σ_{j<i} W_ji x_j (a strictly triangular masked layer).
+public final class FVSBN: AutoregressiveModel {
+    public let config: ModelConfig
+    public let ordering: [Int]
+    let layer: MaskedLinear
+
+    public init(config: ModelConfig) throws {
+        try config.validate()
+        guard config.kind == .fvsbn else { throw ModelError(description: "config is for \(config.kind), not fvsbn") }
+        self.config = config
+        var rng = RandomGenerator(seed: config.seed)
+        let d = config.dimension
+        ordering = makeOrdering(config.ordering, dimension: d, rng: &rng)
+        let rank = ranks(of: ordering)
+        // mask[j, i] = 1 when pixel j comes before pixel i.
+        var mask = [Float](repeating: 0, count: d * d)
+        for j in 0..<d { for i in 0..<d where rank[j] < rank[i] { mask[j * d + i] = 1 } }
+        layer = MaskedLinear(inputs: d, outputs: d, mask: Tensor(shape: [d, d], data: mask),
+                             name: "linear", rng: &rng)
+        // Start from zero weights: an untrained FVSBN is uniform, p = 1/2 everywhere.
+        layer.weight.data = [Float](repeating: 0, count: d * d)
+    }
+
+    public var parameters: [(name: String, tensor: Tensor)] { layer.parameters }
+
+    public func logits(_ pixels: Tensor) -> Tensor { layer(pixels) }
+}

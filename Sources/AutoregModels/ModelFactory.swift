@@ -1,0 +1,20 @@
+import AutoregTensor
+
+/// Builds the model a configuration describes.
+public func makeModel(_ config: ModelConfig) throws -> any AutoregressiveModel {
+    switch config.kind {
+    case .fvsbn: return try FVSBN(config: config)
+    case .nade: return try NADE(config: config)
+    case .made: return try MADE(config: config)
+    }
+}
+
+extension AutoregressiveModel {
+    /// Samples with the fastest exact method the model has (NADE: O(H·D) running sums;
+    /// others: one pass per pixel).
+    public func sample(count: Int, rng: inout RandomGenerator, temperature: Float = 1,
+                       progress: ((Int, Int) -> Void)? = nil) -> Sample {
+        if let nade = self as? NADE { return nade.sample(count: count, rng: &rng, temperature: temperature) }
+        return sampleByRerunning(count: count, rng: &rng, temperature: temperature, progress: progress)
+    }
+}

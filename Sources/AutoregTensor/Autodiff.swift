@@ -1,0 +1,66 @@
+/// Whether new ops record a tape. Turn off for evaluation and sampling with `withoutGrad`.
+public enum GradMode {
+    nonisolated(unsafe) static var disabledDepth = 0
+    /// True unless inside `withoutGrad`.
+    public static var isEnabled: Bool { disabledDepth == 0 }
+}
+
+/// Runs `body` without recording any tape: results do not require gradients.
+public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+    GradMode.disabledDepth += 1
+    defer { GradMode.disabledDepth -= 1 }
+    return try body()
+}
+
+extension Tensor {
+    /// Back-propagates from this scalar: every tensor it depends on that requires gradients
+    /// receives dself/dtensor, added to its `grad`.
+    public func backward() {
+        precondition(count == 1, "backward() needs a scalar; shape is \(shape)")
+        guard requiresGrad else { return }
+        backward(seed: [1])
+    }
+
+    /// Back-propagates a given output gradient `seed` (same shape as `self`).
+    public func backward(seed: [Float]) {
+        precondition(seed.count == count, "seed has \(seed.count) values, tensor has \(count)")
+        guard requiresGrad else { return }
+        // Topological order by iterative depth-first search.
+        var order: [Tensor] = []
+        var seen = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            if !seen.insert(ObjectIdentifier(t)).inserted { continue }
+            stack.append((t, true))
+            for input in t.inputs where input.requiresGrad && !seen.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        accumulateGrad(seed)
+        for t in order.reversed() {
+            guard let pullback = t.pullback, t.grad != nil else { continue }
+            pullback(t)
+            // Intermediate gradients are no longer needed once passed on.
+            if !t.inputs.isEmpty { t.grad = nil }
+        }
+    }
+
+    /// Adds `g` (same element count) into `grad`, allocating it on first use.
+    public func accumulateGrad(_ g: [Float]) {
+        guard requiresGrad else { return }
+        if grad == nil { grad = g; return }
+        accumulateGrad { dst in
+            g.withUnsafeBufferPointer { src in
+                for i in 0..<src.count { dst[i] += src[i] }
+            }
+        }
+    }
+
+    /// Gives `body` the gradient buffer (zero-filled on first use) to add into.
+    public func accumulateGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        guard requiresGrad else { return }
+        if grad == nil { grad = [Float](repeating: 0, count: count) }
+        grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+}

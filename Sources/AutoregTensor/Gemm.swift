@@ -1,0 +1,26 @@
+import CDNNL
+import CKernels
+
+/// Single-precision matrix products on oneDNN's `dnnl_sgemm` (row-major).
+///
+/// oneDNN picks its kernel from the CPU's features at run time; Debian's OpenBLAS
+/// misdetects some CPUs and runs a generic kernel several times slower.
+public enum Gemm {
+    /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
+    /// op(A) is M×K, op(B) is K×N, C is M×N; all row-major with tight leading dimensions.
+    @inlinable
+    public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                             alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        if m == 0 || n == 0 { return }
+        let lda = transA ? m : k, ldb = transB ? k : n
+        let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k),
+                                alpha, a, Int64(max(lda, 1)), b, Int64(max(ldb, 1)),
+                                beta, c, Int64(max(n, 1)))
+        precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue)")
+    }
+
+    /// Limits the threads oneDNN uses (OpenMP); returns false if that runtime is absent.
+    @discardableResult
+    public static func setThreads(_ n: Int) -> Bool { ar_set_threads(Int32(n)) != 0 }
+}

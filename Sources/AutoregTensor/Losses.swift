@@ -1,0 +1,92 @@
+import CKernels
+
+extension Tensor {
+    /// Elementwise Bernoulli negative log-likelihood −log p(t | logit) of targets t ∈ [0, 1],
+    /// computed as max(l, 0) − t·l + log(1 + e^−|l|): exact for logits of any size.
+    public func bernoulliNLL(targets: Tensor) -> Tensor {
+        precondition(targets.shape == shape, "targets \(targets.shape) differ from logits \(shape)")
+        let logits = self, n = count
+        let out = logits.data.withUnsafeBufferPointer { pl in
+            targets.data.withUnsafeBufferPointer { pt in
+                makeArray(n) { ar_bernoulli_nll(pl.baseAddress!, pt.baseAddress!, $0, n) }
+            }
+        }
+        return Tensor(shape: shape, data: out, inputs: [logits, targets]) { result in
+            let g = result.grad!
+            if logits.requiresGrad {  // d/dl = sigmoid(l) − t
+                let s = logits.data.withUnsafeBufferPointer { pl in makeArray(n) { ar_sigmoid(pl.baseAddress!, $0, n) } }
+                logits.accumulateGrad { gl in
+                    for i in 0..<n { gl[i] += g[i] * (s[i] - targets.data[i]) }
+                }
+            }
+            if targets.requiresGrad {  // d/dt = −l
+                targets.accumulateGrad { gt in for i in 0..<n { gt[i] -= g[i] * logits.data[i] } }
+            }
+        }
+    }
+
+    /// Categorical negative log-likelihood over the last axis: logits [..., C], one class
+    /// index per row in `targets`; the result has the leading shape. Stable via log-sum-exp.
+    public func categoricalNLL(targets: [Int32]) -> Tensor {
+        let classes = shape[rank - 1]
+        let rows = count / max(classes, 1)
+        precondition(targets.count == rows, "need \(rows) targets, got \(targets.count)")
+        precondition(targets.allSatisfy { $0 >= 0 && Int($0) < classes }, "target out of range 0..<\(classes)")
+        let logits = self
+        let wantsGrad = logits.requiresGrad && GradMode.isEnabled
+        var probs: [Float] = wantsGrad ? [Float](repeating: 0, count: count) : []
+        let out = logits.data.withUnsafeBufferPointer { pl in
+            targets.withUnsafeBufferPointer { pt in
+                probs.withUnsafeMutableBufferPointer { pp in
+                    makeArray(rows) { ar_categorical_nll(pl.baseAddress!, pt.baseAddress!, $0, pp.baseAddress, rows, classes) }
+                }
+            }
+        }
+        return Tensor(shape: Array(shape.dropLast()), data: out, inputs: [logits]) { result in
+            let g = result.grad!
+            logits.accumulateGrad { gl in  // d/dl = softmax − onehot
+                for r in 0..<rows {
+                    let base = r * classes
+                    for c in 0..<classes { gl[base + c] += g[r] * probs[base + c] }
+                    gl[base + Int(targets[r])] -= g[r]
+                }
+            }
+        }
+    }
+
+    /// log softmax over the last axis (differentiable).
+    public func logSoftmax() -> Tensor {
+        let classes = shape[rank - 1], rows = count / max(classes, 1)
+        var lse = [Float](repeating: 0, count: rows)
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(count) { y in
+                for r in 0..<rows {
+                    let row = px.baseAddress! + r * classes
+                    var m = -Float.infinity
+                    for c in 0..<classes { m = max(m, row[c]) }
+                    var s: Float = 0
+                    for c in 0..<classes { s += Foundation_expf(row[c] - m) }
+                    lse[r] = m + Foundation_logf(s)
+                    for c in 0..<classes { y[r * classes + c] = row[c] - lse[r] }
+                }
+            }
+        }
+        return Tensor(shape: shape, data: out, inputs: [self]) { result in
+            let g = result.grad!, y = result.data
+            self.accumulateGrad { gx in
+                for r in 0..<rows {
+                    var gs: Float = 0
+                    for c in 0..<classes { gs += g[r * classes + c] }
+                    for c in 0..<classes {
+                        let i = r * classes + c
+                        gx[i] += g[i] - Foundation_expf(y[i]) * gs
+                    }
+                }
+            }
+        }
+    }
+}
+
+import Foundation
+@inline(__always) func Foundation_expf(_ x: Float) -> Float { Foundation.exp(x) }
+@inline(__always) func Foundation_logf(_ x: Float) -> Float { Foundation.log(x) }

@@ -1,0 +1,85 @@
+#include "ar_kernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+// exp(x) = 2^k * exp(r), r = x - k ln2 in [-ln2/2, ln2/2], exp(r) by a degree-6 polynomial.
+static inline float ar_expf(float x) {
+    x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+    float k = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - k * 0.693145751953125f;
+    r = r - k * 1.428606765330187045e-06f;
+    float p = 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+void ar_exp(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = ar_expf(x[i]);
+}
+
+void ar_sigmoid(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + ar_expf(-x[i]));
+}
+
+void ar_tanh(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i], a = fabsf(v);
+        float e = ar_expf(-2.0f * a);
+        float t = (1.0f - e) / (1.0f + e);
+        // Near zero the quotient cancels; the odd Taylor series is exact to float there.
+        float a2 = a * a;
+        float s = a * (1.0f + a2 * (-0.333333333f + a2 * (0.133333333f + a2 * -0.053968254f)));
+        t = a < 0.125f ? s : t;
+        y[i] = copysignf(t, v);
+    }
+}
+
+void ar_softplus(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        y[i] = (v > 0 ? v : 0) + log1pf(ar_expf(-fabsf(v)));
+    }
+}
+
+void ar_bernoulli_nll(const float *logits, const float *targets, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float l = logits[i];
+        out[i] = (l > 0 ? l : 0) - targets[i] * l + log1pf(ar_expf(-fabsf(l)));
+    }
+}
+
+void ar_categorical_nll(const float *logits, const int *targets, float *out, float *probs,
+                        size_t rows, size_t classes) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = logits + r * classes;
+        float m = row[0];
+        for (size_t k = 1; k < classes; k++) m = row[k] > m ? row[k] : m;
+        float s = 0;
+        if (probs) {
+            float *p = probs + r * classes;
+            for (size_t k = 0; k < classes; k++) { p[k] = ar_expf(row[k] - m); s += p[k]; }
+            float inv = 1.0f / s;
+            for (size_t k = 0; k < classes; k++) p[k] *= inv;
+        } else {
+            for (size_t k = 0; k < classes; k++) s += ar_expf(row[k] - m);
+        }
+        out[r] = m + logf(s) - row[targets[r]];
+    }
+}
+
+// oneDNN's CPU runtime is OpenMP (libgomp); bind weakly so this file links without it.
+extern void omp_set_num_threads(int) __attribute__((weak));
+
+int ar_set_threads(int n) {
+    if (!omp_set_num_threads) return 0;
+    omp_set_num_threads(n);
+    return 1;
+}

@@ -1,0 +1,50 @@
+// Hot loops of the Autoreg tensor engine, in plain C so the compiler vectorises them
+// for the build machine. Every function works on contiguous float32 arrays.
+#ifndef AR_KERNELS_H
+#define AR_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// y = exp(x), vectorised polynomial (relative error about 2e-7; saturates outside [-87, 88]).
+void ar_exp(const float *x, float *y, size_t n);
+/// y = 1 / (1 + exp(-x)).
+void ar_sigmoid(const float *x, float *y, size_t n);
+/// y = tanh(x).
+void ar_tanh(const float *x, float *y, size_t n);
+/// y = log(1 + exp(x)), stable for large |x|.
+void ar_softplus(const float *x, float *y, size_t n);
+
+/// Bernoulli negative log-likelihood from logits, elementwise:
+/// out = max(l, 0) - t * l + log(1 + exp(-|l|)).
+void ar_bernoulli_nll(const float *logits, const float *targets, float *out, size_t n);
+
+/// Row-wise categorical negative log-likelihood: for each of `rows` rows of `classes` logits,
+/// out[r] = logsumexp(row) - row[target[r]]; also writes softmax(row) into `probs` when non-null.
+void ar_categorical_nll(const float *logits, const int *targets, float *out, float *probs,
+                        size_t rows, size_t classes);
+
+/// NADE conditionals for a batch, in O(B·D·H) with running sums (Larochelle & Murray 2011):
+/// a_0 = c, a_{i+1} = a_i + x_i W_i, logit_i = b_i + V_i · sigmoid(a_i).
+/// x: [B, D], W and V: [D, H], b: [D], c: [H], logits: [B, D].
+void ar_nade_forward(const float *x, const float *W, const float *V, const float *b,
+                     const float *c, float *logits, size_t B, size_t D, size_t H);
+
+/// Vector-Jacobian product of ar_nade_forward. Given g = dL/dlogits [B, D], accumulates
+/// (adds) into dW, dV [D, H], db [D], dc [H] and, when dx is non-null, dx [B, D].
+/// Any of dW, dV, db, dc may be null when that gradient is not needed.
+/// `scratch` must hold 3·H floats.
+void ar_nade_backward(const float *x, const float *W, const float *V, const float *c,
+                      const float *g, float *dx, float *dW, float *dV, float *db, float *dc,
+                      float *scratch, size_t B, size_t D, size_t H);
+
+/// Sets the number of OpenMP threads used by oneDNN; returns 0 if the runtime is absent.
+int ar_set_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
