@@ -48,11 +48,12 @@ public final class NADE: AutoregressiveModel {
     func nadeLogits(_ x: Tensor) -> Tensor {
         let d = config.dimension, h = config.hidden[0], batch = x.count / d
         let (W, V, b, c) = (inputWeight, outputWeight, outputBias, hiddenBias)
+        var scratch = [Float](repeating: 0, count: (batch + 1) * h)
         let out = makeArray(batch * d) { y in
-            ar_nade_forward(x.data, W.data, V.data, b.data, c.data, y, batch, d, h)
+            ar_nade_forward(x.data, W.data, V.data, b.data, c.data, y, &scratch, batch, d, h)
         }
         return Tensor(shape: [batch, d], data: out, inputs: [x, W, V, b, c]) { result in
-            var scratch = [Float](repeating: 0, count: 3 * h)
+            var scratch = [Float](repeating: 0, count: (2 * batch + 1) * h)
             func grad(_ t: Tensor, _ body: (UnsafeMutablePointer<Float>?) -> Void) {
                 if t.requiresGrad { t.accumulateGrad { body($0) } } else { body(nil) }
             }

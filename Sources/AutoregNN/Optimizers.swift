@@ -126,7 +126,7 @@ public final class SGD: Optimizer {
 }
 
 /// Learning rate as a function of the epoch (0-based).
-public enum LearningRateSchedule: Codable, Equatable {
+public enum LearningRateSchedule: Codable, Equatable, Sendable {
     case constant
     /// Multiply by `gamma` every `every` epochs.
     case step(every: Int, gamma: Float)

@@ -6,6 +6,9 @@ import CKernels
 /// oneDNN picks its kernel from the CPU's features at run time; Debian's OpenBLAS
 /// misdetects some CPUs and runs a generic kernel several times slower.
 public enum Gemm {
+    /// Floating-point operations issued so far (2·m·n·k per product), for benchmarks.
+    nonisolated(unsafe) public static var flops = 0
+
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
     /// op(A) is M×K, op(B) is K×N, C is M×N; all row-major with tight leading dimensions.
     @inlinable
@@ -13,6 +16,7 @@ public enum Gemm {
                              alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>) {
         if m == 0 || n == 0 { return }
+        flops &+= 2 * m * n * k
         let lda = transA ? m : k, ldb = transB ? k : n
         let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k),
                                 alpha, a, Int64(max(lda, 1)), b, Int64(max(ldb, 1)),

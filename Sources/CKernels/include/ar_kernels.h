@@ -29,14 +29,14 @@ void ar_categorical_nll(const float *logits, const int *targets, float *out, flo
 
 /// NADE conditionals for a batch, in O(B·D·H) with running sums (Larochelle & Murray 2011):
 /// a_0 = c, a_{i+1} = a_i + x_i W_i, logit_i = b_i + V_i · sigmoid(a_i).
-/// x: [B, D], W and V: [D, H], b: [D], c: [H], logits: [B, D].
+/// x: [B, D], W and V: [D, H], b: [D], c: [H], logits: [B, D]. `scratch` holds (B+1)·H floats.
 void ar_nade_forward(const float *x, const float *W, const float *V, const float *b,
-                     const float *c, float *logits, size_t B, size_t D, size_t H);
+                     const float *c, float *logits, float *scratch, size_t B, size_t D, size_t H);
 
 /// Vector-Jacobian product of ar_nade_forward. Given g = dL/dlogits [B, D], accumulates
 /// (adds) into dW, dV [D, H], db [D], dc [H] and, when dx is non-null, dx [B, D].
 /// Any of dW, dV, db, dc may be null when that gradient is not needed.
-/// `scratch` must hold 3·H floats.
+/// `scratch` must hold (2B+1)·H floats.
 void ar_nade_backward(const float *x, const float *W, const float *V, const float *c,
                       const float *g, float *dx, float *dW, float *dV, float *db, float *dc,
                       float *scratch, size_t B, size_t D, size_t H);

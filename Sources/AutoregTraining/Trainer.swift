@@ -1,0 +1,175 @@
+import AutoregData
+import AutoregModels
+import AutoregNN
+import AutoregTensor
+import Foundation
+
+/// Maximum-likelihood training with minibatches: shuffles each epoch, evaluates the
+/// validation NLL after every epoch, keeps `best.ckpt` (lowest validation NLL) and
+/// `last.ckpt` (for resuming), and appends one JSON row per evaluation to `metrics.jsonl`.
+public final class Trainer {
+    public let model: any AutoregressiveModel
+    public private(set) var state: TrainingState
+    let optimizer: any Optimizer
+    let train: ImageDataset
+    let valid: ImageDataset
+    /// Receives human-readable lines (epoch summaries); progress goes to `progress`.
+    public var log: (String) -> Void = { print($0) }
+    public var progress = ProgressLine()
+
+    var lastPath: String { state.options.outputDirectory + "/last.ckpt" }
+    var bestPath: String { state.options.outputDirectory + "/best.ckpt" }
+    var metricsPath: String { state.options.outputDirectory + "/metrics.jsonl" }
+
+    /// A new run, or the continuation of `resume` (a checkpoint with training state).
+    public init(model: any AutoregressiveModel, options: TrainingOptions, resume: Checkpoint? = nil) throws {
+        try options.validate()
+        self.model = model
+        optimizer = options.makeOptimizer()
+        if let resume, let saved = resume.training {
+            try resume.load(into: model, path: options.outputDirectory + "/last.ckpt")
+            if let opt = resume.optimizer { try optimizer.restore(opt, for: model.parameters.map(\.tensor)) }
+            state = saved
+            // Settings that do not change the data or the model may be changed on resume.
+            state.options.epochs = options.epochs
+            state.options.maxMinutes = options.maxMinutes
+            state.options.outputDirectory = options.outputDirectory
+            (model as? MADE)?.applyMask(saved.activeMask)
+        } else {
+            state = TrainingState(options: options)
+        }
+        let o = state.options, levels = model.config.levels
+        let full = try loadSplit(o.dataset, split: .train, dataDirectory: o.dataDirectory,
+                                 levels: o.binarization == .dynamic ? 256 : levels, limit: o.trainLimit)
+        train = full
+        valid = try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory, levels: levels, limit: o.validLimit)
+        guard train.dimension == model.dimension else {
+            throw TrainingError(description: "\(o.dataset) images have \(train.dimension) pixels, the model \(model.dimension)")
+        }
+        if o.binarization == .dynamic && levels != 2 {
+            throw TrainingError(description: "dynamic binarisation needs a binary model (levels 2)")
+        }
+    }
+
+    /// Runs until `epochs` are complete or the time budget is spent; returns the final state.
+    @discardableResult
+    public func run() throws -> TrainingState {
+        let o = state.options
+        let params = model.parameters.map(\.tensor)
+        let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
+        let started = Date()
+        let elapsedBefore = state.elapsedSeconds
+        var lastCheckpoint = Date()
+        var windowImages = 0, windowStart = Date(), windowLoss = 0.0, windowBatches = 0
+        var rate = 0.0
+        log("training \(model.config.kind) (\(model.parameterCount) parameters) on \(o.dataset): "
+            + "\(train.count) train / \(valid.count) valid images, batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)")
+        var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)
+
+        while state.epoch < o.epochs {
+            optimizer.learningRate = o.schedule.rate(base: o.learningRate, epoch: state.epoch)
+            var epochRNG = state.shuffleRNG
+            let order = epochRNG.permutation(train.count)
+            var epochLoss = 0.0, epochImages = 0
+            while state.stepInEpoch < batchesPerEpoch {
+                let lo = state.stepInEpoch * o.batchSize
+                let idx = Array(order[lo..<min(lo + o.batchSize, train.count)])
+                let n = idx.count * train.dimension
+                batch.withUnsafeMutableBufferPointer { buf in
+                    if o.binarization == .dynamic {
+                        train.dynamicallyBinarizedBatch(indices: idx, using: &state.noiseRNG, into: buf.baseAddress!)
+                    } else {
+                        train.floatBatch(indices: idx, into: buf.baseAddress!)
+                    }
+                }
+                let x = Tensor(shape: [idx.count, train.dimension], data: Array(batch[0..<n]))
+                let loss = model.loss(x)
+                guard loss.item.isFinite else {
+                    throw TrainingError(description: "loss became \(loss.item) at epoch \(state.epoch + 1) step \(state.stepInEpoch + 1); "
+                        + "try a lower learning rate or --clip")
+                }
+                loss.backward()
+                if let c = o.clipNorm { clipGradientNorm(params, maxNorm: c) }
+                optimizer.step(params)
+                model.zeroGrad()
+                (model as? MADE)?.nextMask()
+
+                state.stepInEpoch += 1
+                state.step += 1
+                epochLoss += Double(loss.item) * Double(idx.count)
+                epochImages += idx.count
+                windowImages += idx.count; windowLoss += Double(loss.item); windowBatches += 1
+                let now = Date()
+                let w = now.timeIntervalSince(windowStart)
+                if w >= 2 {
+                    rate = Double(windowImages) / w
+                    windowImages = 0; windowStart = now
+                }
+                let remaining = Double((o.epochs - state.epoch) * batchesPerEpoch - state.stepInEpoch) * Double(o.batchSize)
+                progress.update(String(format: "epoch %d/%d  step %d/%d  loss %.2f  %@ img/s  ETA %@",
+                                       state.epoch + 1, o.epochs, state.stepInEpoch, batchesPerEpoch,
+                                       windowLoss / Double(max(windowBatches, 1)),
+                                       rate > 0 ? String(format: "%.0f", rate) : "--",
+                                       rate > 0 ? formatDuration(remaining / rate) : "--"))
+                if windowBatches >= 50 { windowLoss = 0; windowBatches = 0 }
+                state.elapsedSeconds = elapsedBefore + now.timeIntervalSince(started)
+                if let m = o.maxMinutes, now.timeIntervalSince(started) >= m * 60 {
+                    progress.finish()
+                    try saveLast()
+                    log("time budget of \(m) min reached at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
+                        + "checkpoint \(lastPath) (rerun with --resume to continue)")
+                    return state
+                }
+                if now.timeIntervalSince(lastCheckpoint) >= o.checkpointMinutes * 60 {
+                    try saveLast()
+                    lastCheckpoint = now
+                }
+            }
+            progress.finish()
+            // Epoch done: evaluate, record, checkpoint.
+            state.epoch += 1
+            state.stepInEpoch = 0
+            state.shuffleRNG = epochRNG
+            let result = Evaluator.evaluate(model, valid, batchSize: o.evalBatchSize, masks: evalMasks)
+            let trainNLL = epochLoss / Double(max(epochImages, 1))
+            let improved = state.bestValidNLL.map { result.natsPerImage < Double($0) } ?? true
+            if improved { state.bestValidNLL = Float(result.natsPerImage); state.bestEpoch = state.epoch }
+            log(String(format: "epoch %d/%d  train NLL %.2f  valid NLL %.2f nats (%.4f bits/dim)%@  %@ elapsed",
+                       state.epoch, o.epochs, trainNLL, result.natsPerImage, result.bitsPerDimension,
+                       improved ? "  *best*" : "", formatDuration(state.elapsedSeconds)))
+            try appendMetrics([
+                "epoch": state.epoch, "step": state.step, "train_nll": trainNLL,
+                "valid_nll": result.natsPerImage, "valid_bpd": result.bitsPerDimension,
+                "learning_rate": Double(optimizer.learningRate), "elapsed_s": state.elapsedSeconds,
+                "train_images_per_s": rate,
+            ])
+            try saveLast()
+            if improved { try Checkpoint(model: model, training: state).write(to: bestPath) }
+            lastCheckpoint = Date()
+        }
+        return state
+    }
+
+    var evalMasks: Int? {
+        guard let made = model as? MADE else { return nil }
+        return state.options.evalMasks ?? made.config.masks
+    }
+
+    func saveLast() throws {
+        if let made = model as? MADE { state.activeMask = made.activeMask }
+        try Checkpoint(model: model, training: state, optimizer: optimizer.state).write(to: lastPath)
+    }
+
+    func appendMetrics(_ row: [String: Any]) throws {
+        let json = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+        let url = URL(fileURLWithPath: metricsPath)
+        if !FileManager.default.fileExists(atPath: metricsPath) {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: metricsPath, contents: nil)
+        }
+        let h = try FileHandle(forWritingTo: url)
+        defer { try? h.close() }
+        try h.seekToEnd()
+        try h.write(contentsOf: json + Data("\n".utf8))
+    }
+}

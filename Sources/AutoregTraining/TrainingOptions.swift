@@ -1,0 +1,92 @@
+import AutoregNN
+import AutoregTensor
+
+/// How 8-bit data becomes binary for Bernoulli models.
+public enum Binarization: String, Codable, CaseIterable, Sendable {
+    /// Keep the data as it is (binary data for binary models, 8-bit for categorical ones).
+    case none
+    /// Threshold at 0.5 once.
+    case fixed
+    /// Draw each pixel ~ Bernoulli(value/255) afresh for every minibatch (evaluation uses fixed).
+    case dynamic
+}
+
+/// Settings of a training run (saved in checkpoints so a run can resume).
+public struct TrainingOptions: Codable, Sendable {
+    public var dataset: String = "binarized-mnist"
+    public var dataDirectory: String?
+    public var binarization: Binarization = .none
+    public var batchSize: Int = 100
+    public var epochs: Int = 10
+    public var learningRate: Float = 1e-3
+    public var optimizer: String = "adam"
+    public var momentum: Float = 0.9
+    public var schedule: LearningRateSchedule = .constant
+    /// Rescale gradients whose global norm exceeds this (nil: no clipping).
+    public var clipNorm: Float?
+    public var seed: UInt64 = 0
+    /// Stop (after checkpointing) once this much wall time has been spent in this invocation.
+    public var maxMinutes: Double?
+    /// Use only the first N training images (nil: all).
+    public var trainLimit: Int?
+    /// Use only the first N validation images (nil: all).
+    public var validLimit: Int?
+    /// MADE: masks averaged when evaluating (nil: all of the model's masks).
+    public var evalMasks: Int?
+    /// Minutes between mid-epoch checkpoints.
+    public var checkpointMinutes: Double = 5
+    public var evalBatchSize: Int = 500
+    /// Folder for checkpoints (`last.ckpt`, `best.ckpt`) and `metrics.jsonl`.
+    public var outputDirectory: String = "runs/default"
+
+    public init() {}
+
+    /// Rejects settings that cannot work, with a readable reason.
+    public func validate() throws {
+        func fail(_ s: String) throws -> Never { throw TrainingError(description: s) }
+        if batchSize < 1 { try fail("batch size must be at least 1, got \(batchSize)") }
+        if epochs < 0 { try fail("epochs must not be negative, got \(epochs)") }
+        if !(learningRate > 0) { try fail("learning rate must be positive, got \(learningRate)") }
+        if optimizer != "adam" && optimizer != "sgd" { try fail("optimizer must be adam or sgd, got \(optimizer)") }
+        if let c = clipNorm, !(c > 0) { try fail("clip norm must be positive, got \(c)") }
+        if let m = maxMinutes, !(m > 0) { try fail("max minutes must be positive, got \(m)") }
+        if evalBatchSize < 1 { try fail("eval batch size must be at least 1") }
+    }
+
+    public func makeOptimizer() -> any Optimizer {
+        optimizer == "sgd" ? SGD(learningRate: learningRate, momentum: momentum) : Adam(learningRate: learningRate)
+    }
+}
+
+/// Where a run stands: enough to resume it exactly.
+public struct TrainingState: Codable, Sendable {
+    public var options: TrainingOptions
+    /// Epochs fully completed.
+    public var epoch: Int = 0
+    /// Minibatches done in the current epoch.
+    public var stepInEpoch: Int = 0
+    /// Minibatches done in all.
+    public var step: Int = 0
+    /// Generator state at the start of the current epoch (it draws the epoch's order).
+    public var shuffleRNG: RandomGenerator
+    /// Generator for dynamic binarisation, as of the checkpoint.
+    public var noiseRNG: RandomGenerator
+    public var bestValidNLL: Float?
+    public var bestEpoch: Int?
+    /// Wall time spent training so far, over all invocations.
+    public var elapsedSeconds: Double = 0
+    /// MADE: the active mask at the checkpoint.
+    public var activeMask: Int = 0
+
+    public init(options: TrainingOptions) {
+        self.options = options
+        shuffleRNG = RandomGenerator(seed: options.seed &+ 0x5348_5546)
+        noiseRNG = RandomGenerator(seed: options.seed &+ 0x4E4F_4953)
+    }
+}
+
+/// Settings or data that a run cannot use.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import AutoregData
+import AutoregModels
+import AutoregTensor
+import AutoregTraining
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model by maximum likelihood.",
+        discussion: """
+        Writes OUT/last.ckpt (for --resume), OUT/best.ckpt (lowest validation NLL) and \
+        OUT/metrics.jsonl (one row per epoch). Example:
+          autoreg train --model made --data binarized-mnist --masks 8 --epochs 20 --out runs/made
+        """)
+
+    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: ModelKind = .made
+    @Option(help: "Data set name: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var data: String = "binarized-mnist"
+    @Option(help: "Folder holding the data set's files (default: search the usual places).")
+    var dataDir: String?
+    @Option(help: "Binarisation of 8-bit data for binary models: none, fixed, dynamic.")
+    var binarize: Binarization = .none
+    @Option(help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; made only). Default: 2, or 256 for made on 8-bit data.")
+    var levels: Int?
+    @Option(help: "Hidden layer sizes, comma-separated (nade: one; made: one or two).")
+    var hidden: String?
+    @Option(help: "made: number of connectivity masks to train over (and to average at test time).")
+    var masks: Int = 1
+    @Option(help: "Pixel ordering: natural (raster) or random.")
+    var ordering: PixelOrdering = .natural
+    @Flag(help: "made: add direct input-to-output connections.")
+    var direct = false
+    @Option(help: "Number of epochs.") var epochs: Int = 10
+    @Option(help: "Minibatch size.") var batchSize: Int = 100
+    @Option(help: "Learning rate.") var lr: Float = 1e-3
+    @Option(help: "Optimizer: adam or sgd.") var optimizer: String = "adam"
+    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA.")
+    var lrDecay: String = "none"
+    @Option(help: "Clip the global gradient norm to this value.") var clip: Float?
+    @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
+    var seed: UInt64 = 0
+    @Option(help: "Output folder for checkpoints and metrics.") var out: String?
+    @Flag(help: "Continue from OUT/last.ckpt.") var resume = false
+    @Option(help: "Stop after this many minutes (a checkpoint is written; resume later).")
+    var maxMinutes: Double?
+    @Option(help: "Use only the first N training images.") var trainLimit: Int?
+    @Option(help: "Use only the first N validation images.") var validLimit: Int?
+    @Option(help: "made: masks averaged when evaluating (default: all).") var evalMasks: Int?
+    @Flag(help: "After training, evaluate the best checkpoint on the test split.") var test = false
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        if epochs < 0 { throw ValidationError("--epochs must not be negative") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
+        if masks < 1 { throw ValidationError("--masks must be at least 1") }
+        if let l = levels, l != 2 && l != 256 { throw ValidationError("--levels must be 2 or 256, got \(l)") }
+        if DatasetName(rawValue: data) == nil {
+            throw ValidationError("unknown data set '\(data)'; known: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        try compute.apply()
+        var options = TrainingOptions()
+        options.dataset = data
+        options.dataDirectory = dataDir
+        options.binarization = binarize
+        options.batchSize = batchSize
+        options.epochs = epochs
+        options.learningRate = lr
+        options.optimizer = optimizer
+        options.momentum = momentum
+        options.schedule = try parseSchedule(lrDecay)
+        options.clipNorm = clip
+        options.seed = seed
+        options.maxMinutes = maxMinutes
+        options.trainLimit = trainLimit
+        options.validLimit = validLimit
+        options.evalMasks = evalMasks
+        options.outputDirectory = out ?? "runs/\(model.rawValue)-\(data)"
+
+        let lastPath = options.outputDirectory + "/last.ckpt"
+        let trainer: Trainer
+        if resume {
+            let ck = try Checkpoint.read(from: lastPath)
+            guard ck.training != nil else { throw TrainingError(description: "\(lastPath): has no training state to resume") }
+            let m = try ck.makeModel(path: lastPath)
+            trainer = try Trainer(model: m, options: options, resume: ck)
+            note("resuming \(lastPath) at epoch \(ck.training!.epoch + 1), step \(ck.training!.stepInEpoch)")
+        } else {
+            if FileManager.default.fileExists(atPath: lastPath) {
+                throw ValidationError("\(lastPath) exists: pass --resume to continue it, or choose another --out")
+            }
+            let shape = try imageShape(of: data, dataDirectory: dataDir)
+            let modelLevels = levels ?? (model == .made && shape.levels == 256 && binarize == .none ? 256 : 2)
+            if modelLevels == 2 && shape.levels == 256 && binarize == .none {
+                options.binarization = .fixed
+                note("note: \(data) is 8-bit; binarising it at 0.5 for a binary model (see --binarize)")
+            }
+            let config = ModelConfig(kind: model, height: shape.height, width: shape.width, channels: shape.channels,
+                                     levels: modelLevels, hidden: try hidden.map { try parseSizes($0, option: "--hidden") },
+                                     masks: masks, ordering: ordering, directConnections: direct, seed: seed)
+            let m = try makeModel(config)
+            trainer = try Trainer(model: m, options: options)
+        }
+        let state = try trainer.run()
+        if let best = state.bestValidNLL {
+            print(String(format: "best valid NLL %.2f nats at epoch %d; checkpoints in %@", best, state.bestEpoch ?? 0,
+                         options.outputDirectory))
+        }
+        if test {
+            let path = options.outputDirectory + "/best.ckpt"
+            let (m, _) = try loadModel(path)
+            let data = try loadSplit(options.dataset, split: .test, dataDirectory: dataDir, levels: m.config.levels)
+            let r = Evaluator.evaluate(m, data, masks: (m as? MADE).map { _ in evalMasks ?? m.config.masks })
+            print(String(format: "test NLL %.2f nats/image, %.4f bits/dim (%d images, %.0f img/s)",
+                         r.natsPerImage, r.bitsPerDimension, r.images, r.imagesPerSecond))
+        }
+    }
+}
