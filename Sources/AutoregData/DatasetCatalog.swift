@@ -1,0 +1,173 @@
+import Foundation
+
+/// The data sets the catalog knows how to find and load.
+public enum DatasetName: String, CaseIterable, Sendable {
+    /// The fixed binarization of MNIST (Larochelle & Murray 2011) in `.amat` files, 50 000/10 000/10 000.
+    case binarizedMNIST = "binarized-mnist"
+    /// MNIST, 8-bit, in IDX files; train/valid are the first 50 000 / last 10 000 of the train file.
+    case mnist
+    /// Fashion-MNIST, 8-bit, in IDX files, split like ``mnist``.
+    case fashionMNIST = "fashion-mnist"
+}
+
+/// A data set split.
+public enum Split: String, CaseIterable, Sendable {
+    case train, valid, test
+}
+
+/// Finds data set files on disk and loads splits as ``ImageDataset``s.
+///
+/// Search order: the explicit `dataDirectory` (it or its `<name>` subfolder must hold the files),
+/// `$AUTOREG_DATA/<name>`, `../shared/data/<name>`, `./data/<name>`, and for Fashion-MNIST
+/// `/usr/share/datasets/fashion-mnist` (Debian package `dataset-fashion-mnist`).
+/// Each file may be plain or gzip-compressed (`.gz`).
+public enum DatasetCatalog {
+    /// Size of the validation split taken from the end of the MNIST / Fashion-MNIST train file.
+    public static let idxValidationCount = 10_000
+
+    /// Loads `split` of the data set called `name` (e.g. "binarized-mnist").
+    public static func load(name: String, split: Split, dataDirectory: String? = nil) throws -> ImageDataset {
+        guard let dataset = DatasetName(rawValue: name) else {
+            throw DataError.unknownDataset(name: name, known: DatasetName.allCases.map(\.rawValue))
+        }
+        return try load(name: dataset, split: split, dataDirectory: dataDirectory)
+    }
+
+    /// Loads `split` of `name`, searching the locations described on ``DatasetCatalog``.
+    public static func load(name: DatasetName, split: Split, dataDirectory: String? = nil) throws -> ImageDataset {
+        let files = fileNames(name: name, split: split)
+        let directory: String
+        if let dataDirectory {
+            guard let found = candidateDirectories(name: name, explicit: dataDirectory).first(where: { holds(files, $0) }) else {
+                throw DataError.filesNotInDirectory(directory: dataDirectory, files: files)
+            }
+            directory = found
+        } else {
+            let places = searchDirectories(name: name)
+            guard let found = places.first(where: { holds(files, $0) }) else {
+                throw DataError.datasetNotFound(name: name.rawValue, searched: places, hint: howToGet(name))
+            }
+            directory = found
+        }
+        let paths = files.map { resolve($0, in: directory)! }
+        switch name {
+        case .binarizedMNIST:
+            return try loadAmat(path: paths[0], name: "\(name.rawValue)/\(split.rawValue)")
+        case .mnist, .fashionMNIST:
+            let all = try loadIDX(imagesPath: paths[0], labelsPath: paths[1], name: name.rawValue)
+            guard split != .test else { return named(all, "\(name.rawValue)/test") }
+            guard all.count > idxValidationCount else {
+                throw DataError.wrongDimensions(path: paths[0], detail: "\(all.count) images, too few for a \(idxValidationCount)-image validation split")
+            }
+            let trainCount = all.count - idxValidationCount
+            return split == .train
+                ? all.prefix(trainCount, name: "\(name.rawValue)/train")
+                : all.suffix(idxValidationCount, name: "\(name.rawValue)/valid")
+        }
+    }
+
+    /// The directory holding the files of `split` (all splits when nil), or nil if none does.
+    public static func locate(name: DatasetName, split: Split? = nil, dataDirectory: String? = nil) -> String? {
+        let splits = split.map { [$0] } ?? Split.allCases
+        let files = splits.flatMap { fileNames(name: name, split: $0) }
+        let places = dataDirectory.map { candidateDirectories(name: name, explicit: $0) } ?? searchDirectories(name: name)
+        return places.first { holds(files, $0) }
+    }
+
+    /// The directories searched when no explicit directory is given, in order.
+    public static func searchDirectories(name: DatasetName) -> [String] {
+        var places: [String] = []
+        if let root = ProcessInfo.processInfo.environment["AUTOREG_DATA"], !root.isEmpty {
+            places.append(join(root, name.rawValue))
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        places.append(standardized(join(cwd, "../shared/data/\(name.rawValue)")))
+        places.append(join(cwd, "data/\(name.rawValue)"))
+        if name == .fashionMNIST { places.append("/usr/share/datasets/fashion-mnist") }
+        return places
+    }
+
+    /// Base names of the files `split` needs (each may also carry a `.gz` suffix).
+    public static func fileNames(name: DatasetName, split: Split) -> [String] {
+        switch name {
+        case .binarizedMNIST:
+            return ["binarized_mnist_\(split.rawValue).amat"]
+        case .mnist, .fashionMNIST:
+            let prefix = split == .test ? "t10k" : "train"
+            return ["\(prefix)-images-idx3-ubyte", "\(prefix)-labels-idx1-ubyte"]
+        }
+    }
+
+    /// Loads an `.amat` file of 28x28 binary images.
+    public static func loadAmat(path: String, name: String) throws -> ImageDataset {
+        let matrix = try Amat.readBinary(path: path)
+        guard matrix.columns == 28 * 28 else {
+            throw DataError.wrongDimensions(path: path, detail: "\(matrix.columns) values per line, expected 784 (28x28)")
+        }
+        return ImageDataset(name: name, pixels: matrix.values, count: matrix.rows, height: 28, width: 28,
+                            levels: 2)
+    }
+
+    /// Loads a pair of IDX files (28x28 images and their labels) as one labelled data set.
+    public static func loadIDX(imagesPath: String, labelsPath: String, name: String) throws -> ImageDataset {
+        let images = try IDX.readImages(path: imagesPath)
+        guard images.rows == 28, images.columns == 28 else {
+            throw DataError.wrongDimensions(path: imagesPath, detail: "images are \(images.rows)x\(images.columns), expected 28x28")
+        }
+        let labels = try IDX.readLabels(path: labelsPath)
+        guard labels.count == images.count else {
+            throw DataError.countMismatch(imagesPath: imagesPath, imageCount: images.count,
+                                          labelsPath: labelsPath, labelCount: labels.count)
+        }
+        return ImageDataset(name: name, pixels: images.pixels, count: images.count, height: images.rows,
+                            width: images.columns, levels: 256, labels: labels)
+    }
+
+    private static func howToGet(_ name: DatasetName) -> String {
+        let setEnv = "Put the files in one of these places, or set AUTOREG_DATA to a folder holding a \(name.rawValue)/ subfolder."
+        switch name {
+        case .binarizedMNIST:
+            let base = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
+            let urls = Split.allCases.map { "  \(base)binarized_mnist_\($0.rawValue).amat" }.joined(separator: "\n")
+            return "Download the .amat files (optionally gzip them):\n\(urls)\n\(setEnv)"
+        case .mnist:
+            return "Download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from an MNIST mirror, e.g. https://ossci-datasets.s3.amazonaws.com/mnist/\n\(setEnv)"
+        case .fashionMNIST:
+            return "Install it with: apt-get install dataset-fashion-mnist\n\(setEnv)"
+        }
+    }
+
+    private static func candidateDirectories(name: DatasetName, explicit: String) -> [String] {
+        [explicit, join(explicit, name.rawValue)]
+    }
+
+    private static func holds(_ files: [String], _ directory: String) -> Bool {
+        files.allSatisfy { resolve($0, in: directory) != nil }
+    }
+
+    /// The path of `file` or `file.gz` in `directory`, whichever exists first.
+    private static func resolve(_ file: String, in directory: String) -> String? {
+        for candidate in [file, file + ".gz"] {
+            let path = join(directory, candidate)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return path
+            }
+        }
+        return nil
+    }
+
+    private static func named(_ dataset: ImageDataset, _ name: String) -> ImageDataset {
+        var copy = dataset
+        copy.name = name
+        return copy
+    }
+
+    private static func join(_ directory: String, _ component: String) -> String {
+        directory.hasSuffix("/") ? directory + component : directory + "/" + component
+    }
+
+    private static func standardized(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}
