@@ -70,11 +70,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             if levels != 2 { try fail("nade models binary pixels only (levels 2)") }
         case .made:
             if hidden.isEmpty || hidden.count > 2 { try fail("made takes one or two hidden layers, got \(hidden.count)") }
-            if let h = hidden.min(), h < dimension - 1, masks >= 1 {
-                // Fine: smaller layers still work, but some inputs may lose all paths.
-                _ = h
-            }
         }
+        if kind != .made && masks != 1 { try fail("\(kind) has one fixed ordering: masks must be 1, got \(masks)") }
+        if kind != .made && directConnections { try fail("direct connections are a made option, not \(kind)") }
     }
 }
 

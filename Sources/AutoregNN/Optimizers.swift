@@ -5,6 +5,8 @@ import Foundation
 public protocol Optimizer: AnyObject {
     /// Learning rate used by the next `step`.
     var learningRate: Float { get set }
+    /// L2 penalty coefficient λ: each step uses the gradient g + λ·w (PyTorch's coupled weight decay).
+    var weightDecay: Float { get set }
     /// Applies one update to each parameter that has a gradient.
     func step(_ params: [Tensor])
     /// Internal state (moments, step count) for checkpoints.
@@ -31,6 +33,7 @@ public struct OptimizerError: Error, CustomStringConvertible {
 /// Adam (Kingma & Ba 2015) with bias correction.
 public final class Adam: Optimizer {
     public var learningRate: Float
+    public var weightDecay: Float = 0
     public let beta1: Float, beta2: Float, epsilon: Float
     private var m: [[Float]] = [], v: [[Float]] = []
     private var t = 0
@@ -48,7 +51,7 @@ public final class Adam: Optimizer {
         let c1 = 1 - Float(Foundation.pow(Double(beta1), Double(t)))
         let c2 = 1 - Float(Foundation.pow(Double(beta2), Double(t)))
         let stepSize = learningRate / c1
-        let (b1, b2, eps) = (beta1, beta2, epsilon)
+        let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
         for (i, p) in params.enumerated() {
             guard let g = p.grad else { continue }
             m[i].withUnsafeMutableBufferPointer { mm in
@@ -56,7 +59,7 @@ public final class Adam: Optimizer {
                     p.data.withUnsafeMutableBufferPointer { w in
                         g.withUnsafeBufferPointer { gg in
                             for j in 0..<gg.count {
-                                let gj = gg[j]
+                                let gj = gg[j] + wd * w[j]
                                 mm[j] = b1 * mm[j] + (1 - b1) * gj
                                 vv[j] = b2 * vv[j] + (1 - b2) * gj * gj
                                 w[j] -= stepSize * mm[j] / ((vv[j] / c2).squareRoot() + eps)
@@ -87,6 +90,7 @@ public final class Adam: Optimizer {
 /// Stochastic gradient descent with (optionally Nesterov-free) classical momentum.
 public final class SGD: Optimizer {
     public var learningRate: Float
+    public var weightDecay: Float = 0
     public let momentum: Float
     private var velocity: [[Float]] = []
     private var t = 0
@@ -98,13 +102,13 @@ public final class SGD: Optimizer {
     public func step(_ params: [Tensor]) {
         if velocity.isEmpty { velocity = params.map { [Float](repeating: 0, count: $0.count) } }
         t += 1
-        let (lr, mu) = (learningRate, momentum)
+        let (lr, mu, wd) = (learningRate, momentum, weightDecay)
         for (i, p) in params.enumerated() {
             guard let g = p.grad else { continue }
             velocity[i].withUnsafeMutableBufferPointer { vel in
                 p.data.withUnsafeMutableBufferPointer { w in
                     for j in 0..<g.count {
-                        vel[j] = mu * vel[j] + g[j]
+                        vel[j] = mu * vel[j] + g[j] + wd * w[j]
                         w[j] -= lr * vel[j]
                     }
                 }

@@ -38,7 +38,9 @@ extension Tensor {
         let out = logits.data.withUnsafeBufferPointer { pl in
             targets.withUnsafeBufferPointer { pt in
                 probs.withUnsafeMutableBufferPointer { pp in
-                    makeArray(rows) { ar_categorical_nll(pl.baseAddress!, pt.baseAddress!, $0, pp.baseAddress, rows, classes) }
+                    // An empty array still has a (shared, read-only) base address: pass nil explicitly.
+                    makeArray(rows) { ar_categorical_nll(pl.baseAddress!, pt.baseAddress!, $0,
+                                                         wantsGrad ? pp.baseAddress : nil, rows, classes) }
                 }
             }
         }

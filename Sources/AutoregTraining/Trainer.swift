@@ -21,8 +21,22 @@ public final class Trainer {
     var bestPath: String { state.options.outputDirectory + "/best.ckpt" }
     var metricsPath: String { state.options.outputDirectory + "/metrics.jsonl" }
 
-    /// A new run, or the continuation of `resume` (a checkpoint with training state).
-    public init(model: any AutoregressiveModel, options: TrainingOptions, resume: Checkpoint? = nil) throws {
+    /// A new run, or the continuation of `resume` (a checkpoint with training state),
+    /// on the data set named in the options.
+    public convenience init(model: any AutoregressiveModel, options: TrainingOptions, resume: Checkpoint? = nil) throws {
+        let o = resume?.training?.options ?? options
+        let levels = model.config.levels
+        let train = try loadSplit(o.dataset, split: .train, dataDirectory: o.dataDirectory,
+                                  levels: o.binarization == .dynamic ? 256 : levels, limit: o.trainLimit)
+        let valid = try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory, levels: levels,
+                                  limit: o.validLimit)
+        try self.init(model: model, options: options, train: train, valid: valid, resume: resume)
+    }
+
+    /// A run on given data (8-bit `train` data is binarised per batch when the options
+    /// ask for dynamic binarisation).
+    public init(model: any AutoregressiveModel, options: TrainingOptions, train: ImageDataset,
+                valid: ImageDataset, resume: Checkpoint? = nil) throws {
         try options.validate()
         self.model = model
         optimizer = options.makeOptimizer()
@@ -38,16 +52,17 @@ public final class Trainer {
         } else {
             state = TrainingState(options: options)
         }
+        self.train = train
+        self.valid = valid
         let o = state.options, levels = model.config.levels
-        let full = try loadSplit(o.dataset, split: .train, dataDirectory: o.dataDirectory,
-                                 levels: o.binarization == .dynamic ? 256 : levels, limit: o.trainLimit)
-        train = full
-        valid = try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory, levels: levels, limit: o.validLimit)
-        guard train.dimension == model.dimension else {
+        guard train.dimension == model.dimension, valid.dimension == model.dimension else {
             throw TrainingError(description: "\(o.dataset) images have \(train.dimension) pixels, the model \(model.dimension)")
         }
         if o.binarization == .dynamic && levels != 2 {
             throw TrainingError(description: "dynamic binarisation needs a binary model (levels 2)")
+        }
+        if o.binarization != .dynamic && train.levels != levels {
+            throw TrainingError(description: "training data has \(train.levels) levels, the model \(levels)")
         }
     }
 

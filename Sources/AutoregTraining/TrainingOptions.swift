@@ -21,6 +21,8 @@ public struct TrainingOptions: Codable, Sendable {
     public var learningRate: Float = 1e-3
     public var optimizer: String = "adam"
     public var momentum: Float = 0.9
+    /// L2 penalty on all parameters (0: none).
+    public var weightDecay: Float = 0
     public var schedule: LearningRateSchedule = .constant
     /// Rescale gradients whose global norm exceeds this (nil: no clipping).
     public var clipNorm: Float?
@@ -51,10 +53,14 @@ public struct TrainingOptions: Codable, Sendable {
         if let c = clipNorm, !(c > 0) { try fail("clip norm must be positive, got \(c)") }
         if let m = maxMinutes, !(m > 0) { try fail("max minutes must be positive, got \(m)") }
         if evalBatchSize < 1 { try fail("eval batch size must be at least 1") }
+        if !(weightDecay >= 0) { try fail("weight decay must not be negative, got \(weightDecay)") }
     }
 
     public func makeOptimizer() -> any Optimizer {
-        optimizer == "sgd" ? SGD(learningRate: learningRate, momentum: momentum) : Adam(learningRate: learningRate)
+        let opt: any Optimizer = optimizer == "sgd" ? SGD(learningRate: learningRate, momentum: momentum)
+                                                    : Adam(learningRate: learningRate)
+        opt.weightDecay = weightDecay
+        return opt
     }
 }
 

@@ -60,18 +60,23 @@ void ar_categorical_nll(const float *logits, const int *targets, float *out, flo
                         size_t rows, size_t classes) {
     for (size_t r = 0; r < rows; r++) {
         const float *row = logits + r * classes;
-        float m = row[0];
-        for (size_t k = 1; k < classes; k++) m = row[k] > m ? row[k] : m;
-        float s = 0;
+        size_t top = 0;
+        for (size_t k = 1; k < classes; k++) top = row[k] > row[top] ? k : top;
+        // logsumexp = m + log(1 + rest), rest = sum over k != top of e^(l_k - m): writing it
+        // with log1p keeps small losses (confident, correct predictions) accurate.
+        float m = row[top], rest = 0;
         if (probs) {
             float *p = probs + r * classes;
-            for (size_t k = 0; k < classes; k++) { p[k] = ar_expf(row[k] - m); s += p[k]; }
-            float inv = 1.0f / s;
+            for (size_t k = 0; k < classes; k++) p[k] = ar_expf(row[k] - m);
+            p[top] = 0;
+            for (size_t k = 0; k < classes; k++) rest += p[k];
+            p[top] = 1;
+            float inv = 1.0f / (1.0f + rest);
             for (size_t k = 0; k < classes; k++) p[k] *= inv;
         } else {
-            for (size_t k = 0; k < classes; k++) s += ar_expf(row[k] - m);
+            for (size_t k = 0; k < classes; k++) rest += k == top ? 0.0f : ar_expf(row[k] - m);
         }
-        out[r] = m + logf(s) - row[targets[r]];
+        out[r] = (m - row[targets[r]]) + log1pf(rest);
     }
 }
 

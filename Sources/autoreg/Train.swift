@@ -40,6 +40,7 @@ struct Train: ParsableCommand {
     @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA.")
     var lrDecay: String = "none"
     @Option(help: "Clip the global gradient norm to this value.") var clip: Float?
+    @Option(help: "L2 weight decay coefficient.") var weightDecay: Float = 0
     @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
@@ -58,6 +59,7 @@ struct Train: ParsableCommand {
         if !(lr > 0) { throw ValidationError("--lr must be positive") }
         if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
+        if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
         if let l = levels, l != 2 && l != 256 { throw ValidationError("--levels must be 2 or 256, got \(l)") }
         if DatasetName(rawValue: data) == nil {
             throw ValidationError("unknown data set '\(data)'; known: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -77,6 +79,7 @@ struct Train: ParsableCommand {
         options.momentum = momentum
         options.schedule = try parseSchedule(lrDecay)
         options.clipNorm = clip
+        options.weightDecay = weightDecay
         options.seed = seed
         options.maxMinutes = maxMinutes
         options.trainLimit = trainLimit

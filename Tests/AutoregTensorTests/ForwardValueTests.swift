@@ -1,0 +1,177 @@
+import AutoregTensor
+import Foundation
+import XCTest
+
+/// Forward values of the ops against straightforward Double-precision references.
+final class ForwardValueTests: XCTestCase {
+    private func sweep(_ low: Double, _ high: Double, _ n: Int) -> [Float] {
+        (0..<n).map { Float(low + (high - low) * Double($0) / Double(n - 1)) }
+    }
+
+    private func assertUnary(_ name: String, _ xs: [Float], relative: Double, absolute: Double = 0,
+                             _ op: (Tensor) -> Tensor, _ reference: (Double) -> Double,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        let y = op(Tensor(shape: [xs.count], data: xs)).data
+        var worst = 0.0, worstX: Float = 0
+        for (x, v) in zip(xs, y) {
+            let r = reference(Double(x))
+            let err = abs(Double(v) - r) / max(abs(r), 1e-300)
+            if abs(Double(v) - r) > absolute, err > worst { worst = err; worstX = x }
+        }
+        XCTAssertLessThanOrEqual(worst, relative, "\(name): relative error \(worst) at x = \(worstX)", file: file, line: line)
+    }
+
+    func testUnaryValues() {
+        let xs = sweep(-20, 20, 4001)
+        assertUnary("sigmoid", xs, relative: 1e-6, { $0.sigmoid() }) { 1 / (1 + Foundation.exp(-$0)) }
+        assertUnary("tanh", xs, relative: 1e-6, { $0.tanh() }) { Foundation.tanh($0) }
+        assertUnary("softplus", xs, relative: 1e-6, { $0.softplus() }) { Foundation.log1p(Foundation.exp($0)) }
+        assertUnary("relu", xs, relative: 0, { $0.relu() }) { max($0, 0) }
+        assertUnary("elu", xs, relative: 1e-6, absolute: 1e-7, { $0.elu() }) { $0 > 0 ? $0 : Foundation.expm1($0) }
+        assertUnary("elu alpha 2", xs, relative: 1e-6, absolute: 1e-7, { $0.elu(alpha: 2) }) { $0 > 0 ? $0 : 2 * Foundation.expm1($0) }
+        assertUnary("scaled", xs, relative: 1e-7, { $0.scaled(by: -3) }) { -3 * $0 }
+        assertUnary("shifted", xs, relative: 1e-6, absolute: 1e-6, { $0.shifted(by: 0.5) }) { $0 + 0.5 }
+        assertUnary("negation", xs, relative: 0, { -$0 }) { -$0 }
+        let positive = sweep(1e-3, 50, 2001)
+        assertUnary("log", positive, relative: 1e-6, absolute: 1e-7, { $0.log() }) { Foundation.log($0) }
+        // Tiny arguments: tanh and sigmoid keep their relative accuracy near 0.
+        let tiny: [Float] = [1e-30, -1e-20, 1e-8, -1e-5, 3e-3, 0.0624, -0.1249, 0.1251]
+        assertUnary("tanh tiny", tiny, relative: 1e-6, { $0.tanh() }) { Foundation.tanh($0) }
+    }
+
+    func testBroadcastValues() {
+        let a = uniformTensor([2, 1, 4], seed: 1, requiresGrad: false)
+        let b = uniformTensor([3, 1], seed: 2, requiresGrad: false)
+        let sum = a + b, diff = a - b, prod = a * b
+        XCTAssertEqual(sum.shape, [2, 3, 4])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 {
+            let x = a.data[i * 4 + k], y = b.data[j], o = (i * 3 + j) * 4 + k
+            XCTAssertEqual(sum.data[o], x + y)
+            XCTAssertEqual(diff.data[o], x - y)
+            XCTAssertEqual(prod.data[o], x * y)
+        } } }
+        let s = Tensor(2) * uniformTensor([3], seed: 3, requiresGrad: false)
+        XCTAssertEqual(s.shape, [3])
+        XCTAssertEqual((Tensor(1) + Tensor(2)).shape, [])
+        XCTAssertEqual((Tensor(1) + Tensor(2)).item, 3)
+    }
+
+    func testReductionValues() {
+        let x = Tensor(shape: [2, 3, 2], data: (0..<12).map(Float.init))
+        XCTAssertEqual(x.sum().item, 66)
+        XCTAssertEqual(x.sum().shape, [])
+        XCTAssertEqual(x.mean().item, 5.5)
+        XCTAssertEqual(x.sum(axis: 0).shape, [3, 2])
+        XCTAssertEqual(x.sum(axis: 0).data, [6, 8, 10, 12, 14, 16])
+        XCTAssertEqual(x.sum(axis: 1).data, [6, 9, 24, 27])
+        XCTAssertEqual(x.sum(axis: 2).data, [1, 5, 9, 13, 17, 21])
+        XCTAssertEqual(x.sum(axis: -1).data, x.sum(axis: 2).data)
+        XCTAssertEqual(x.mean(axis: 1).data, [2, 3, 8, 9])
+        XCTAssertEqual(x.mean(axis: 1).shape, [2, 2])
+    }
+
+    func testCumsumValues() {
+        let x = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(x.cumsum(axis: 1).data, [1, 3, 6, 4, 9, 15])
+        XCTAssertEqual(x.cumsum(axis: 1, exclusive: true).data, [0, 1, 3, 0, 4, 9])
+        XCTAssertEqual(x.cumsum(axis: 0).data, [1, 2, 3, 5, 7, 9])
+        XCTAssertEqual(x.cumsum(axis: 0, exclusive: true).data, [0, 0, 0, 1, 2, 3])
+        XCTAssertEqual(x.cumsum(axis: 0).shape, [2, 3])
+    }
+
+    func testConcatSliceSplitReshapeValues() {
+        let a = Tensor(shape: [2, 2], data: [1, 2, 3, 4]), b = Tensor(shape: [2, 1], data: [5, 6])
+        let c = Tensor.concat([a, b], axis: 1)
+        XCTAssertEqual(c.shape, [2, 3])
+        XCTAssertEqual(c.data, [1, 2, 5, 3, 4, 6])
+        let r = Tensor.concat([a, Tensor(shape: [1, 2], data: [7, 8])], axis: 0)
+        XCTAssertEqual(r.shape, [3, 2])
+        XCTAssertEqual(r.data, [1, 2, 3, 4, 7, 8])
+        XCTAssertEqual(c.slice(axis: 1, start: 1, length: 2).data, [2, 5, 4, 6])
+        XCTAssertEqual(r.slice(axis: 0, start: 2, length: 1).data, [7, 8])
+        let parts = c.split(sizes: [2, 1], axis: 1)
+        XCTAssertEqual(parts.map(\.shape), [[2, 2], [2, 1]])
+        XCTAssertEqual(parts[0].data, a.data)
+        XCTAssertEqual(parts[1].data, b.data)
+        XCTAssertEqual(c.reshaped([3, -1]).shape, [3, 2])
+        XCTAssertEqual(c.reshaped([-1]).shape, [6])
+        XCTAssertEqual(c.reshaped([-1]).data, c.data)
+    }
+
+    func testMatmulValues() {
+        let x = uniformTensor([5, 7], seed: 4, requiresGrad: false)
+        let w = uniformTensor([7, 3], seed: 5, requiresGrad: false)
+        let y = x.matmul(w)
+        XCTAssertEqual(y.shape, [5, 3])
+        for i in 0..<5 { for j in 0..<3 {
+            var s = 0.0
+            for k in 0..<7 { s += Double(x.data[i * 7 + k]) * Double(w.data[k * 3 + j]) }
+            XCTAssertEqual(Double(y.data[i * 3 + j]), s, accuracy: 1e-5)
+        } }
+        XCTAssertEqual(x.reshaped([5, 1, 7]).matmul(w).shape, [5, 1, 3])
+    }
+
+    func testLogSoftmaxRowsNormalise() {
+        let x = uniformTensor([4, 7], -5, 5, seed: 6, requiresGrad: false)
+        let y = x.logSoftmax()
+        for r in 0..<4 {
+            let s = (0..<7).reduce(0.0) { $0 + Foundation.exp(Double(y.data[r * 7 + $1])) }
+            XCTAssertEqual(s, 1, accuracy: 1e-6)
+        }
+    }
+}
+
+/// Tape mechanics: accumulation, zeroing, grad mode, detaching.
+final class TapeTests: XCTestCase {
+    func testGradientsAccumulateAcrossBackwardCalls() {
+        let x = Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true)
+        (x * x).sum().backward()
+        XCTAssertEqual(x.grad!, [2, 4, 6])
+        (x * x).sum().backward()
+        XCTAssertEqual(x.grad!, [4, 8, 12])
+        x.zeroGrad()
+        XCTAssertEqual(x.grad!, [0, 0, 0])
+    }
+
+    func testWithoutGradRecordsNoTape() {
+        let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        let y = withoutGrad { (x * x).sigmoid().sum() }
+        XCTAssertFalse(y.requiresGrad)
+        y.backward()
+        XCTAssertNil(x.grad)
+        XCTAssertTrue((x * x).requiresGrad, "grad mode is restored after withoutGrad")
+    }
+
+    func testDetachedAndConstantsDoNotRequireGrad() {
+        let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        XCTAssertFalse(x.detached().requiresGrad)
+        XCTAssertFalse((Tensor(shape: [2], data: [1, 2]) * 3).requiresGrad)
+        let y = (x.detached() * x).sum()
+        y.backward()
+        XCTAssertEqual(x.grad!, [1, 2], "the detached factor is a constant")
+    }
+
+    func testBackwardTwiceOnTheSameGraphAccumulatesTwice() {
+        let x = Tensor(shape: [3], data: [1, -2, 0.5], requiresGrad: true)
+        let y = (x * x).sigmoid().sum()
+        y.backward()
+        let once = x.grad!
+        y.backward()
+        for (a, b) in zip(x.grad!, once) { XCTAssertEqual(a, 2 * b, accuracy: 1e-7) }
+    }
+
+    func testSharedSubexpressionReceivesAllContributions() {
+        // y = s + s·s with s = sum(x): dy/dx_k = 1 + 2s.
+        let x = Tensor(shape: [3], data: [0.5, 0.25, -1], requiresGrad: true)
+        let s = x.sum()
+        (s + s * s).backward()
+        let expected = 1 + 2 * (0.5 + 0.25 - 1) as Float
+        XCTAssertEqual(x.grad!, [expected, expected, expected])
+    }
+
+    func testBackwardWithSeed() {
+        let x = Tensor(shape: [2, 2], data: [1, 2, 3, 4], requiresGrad: true)
+        (x * 3).backward(seed: [1, 0, -1, 2])
+        XCTAssertEqual(x.grad!, [3, 0, -3, 6])
+    }
+}
