@@ -45,8 +45,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftFast),
 
-        .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN"]),
-        .testTarget(name: "AutoregModelsTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels"]),
+        // Helpers shared by test targets (a finite-difference gradient checker).
+        .target(name: "AutoregTestSupport", dependencies: ["AutoregTensor"], path: "Tests/AutoregTestSupport"),
+        .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregTestSupport"]),
+        .testTarget(name: "AutoregModelsTests",
+                    dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregTestSupport"]),
         .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
         .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData"]),

@@ -2,6 +2,7 @@ import AutoregModels
 import AutoregNN
 import AutoregTensor
 import Foundation
+import AutoregTestSupport
 import XCTest
 
 /// Finite-difference checks of the models' logits (the fused NADE op included) with respect

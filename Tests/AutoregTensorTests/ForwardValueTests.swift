@@ -1,5 +1,6 @@
 import AutoregTensor
 import Foundation
+import AutoregTestSupport
 import XCTest
 
 /// Forward values of the ops against straightforward Double-precision references.

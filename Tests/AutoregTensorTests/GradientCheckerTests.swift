@@ -1,4 +1,5 @@
 import AutoregTensor
+import AutoregTestSupport
 import XCTest
 
 /// The checker must catch wrong gradients, or every other gradient test proves nothing.

@@ -1,4 +1,5 @@
 import AutoregTensor
+import AutoregTestSupport
 import XCTest
 
 /// Finite-difference checks of every differentiable op of the engine.

@@ -1,6 +1,7 @@
 import AutoregNN
 import AutoregTensor
 import Foundation
+import AutoregTestSupport
 import XCTest
 
 final class OptimizerTests: XCTestCase {

@@ -1,18 +1,17 @@
 // Finite-difference gradient checker shared by the tensor and model test suites.
-// (AutoregModelsTests holds an identical copy: test targets cannot import each other.)
 import AutoregTensor
 import Foundation
 import XCTest
 
 /// Outcome of comparing reverse-mode gradients with central differences.
-struct GradientCheckReport {
+public struct GradientCheckReport {
     /// Number of scalar partial derivatives compared.
-    var checked = 0
+    public var checked = 0
     /// One line per element that broke the tolerance (or a structural problem).
-    var failures: [String] = []
+    public var failures: [String] = []
     /// ‖autodiff − numeric‖ / max(‖numeric‖, 1e-2) over every checked element.
-    var relativeNormError: Double = 0
-    var passed: Bool { failures.isEmpty }
+    public var relativeNormError: Double = 0
+    public var passed: Bool { failures.isEmpty }
 }
 
 /// Compares the gradients autodiff gives for every element of every tensor in `inputs`
@@ -27,7 +26,7 @@ struct GradientCheckReport {
 /// An element passes when |a − n| ≤ tolerance · max(1, |a|, |n|); in addition the whole
 /// gradient must satisfy ‖a − n‖ ≤ tolerance · max(‖n‖, 1e-2), so that a gradient that is
 /// wrong by a constant factor fails even where its entries are small.
-func checkGradients(wrt inputs: [Tensor], eps: Float = 1e-2, tolerance: Double = 2e-2,
+public func checkGradients(wrt inputs: [Tensor], eps: Float = 1e-2, tolerance: Double = 2e-2,
                     seed: UInt64 = 0x5EED, _ f: () -> Tensor) -> GradientCheckReport {
     var report = GradientCheckReport()
     for t in inputs where !t.requiresGrad {
@@ -84,7 +83,7 @@ func checkGradients(wrt inputs: [Tensor], eps: Float = 1e-2, tolerance: Double =
 }
 
 /// XCTest wrapper around `checkGradients`.
-func assertGradients(wrt inputs: [Tensor], eps: Float = 1e-2, tolerance: Double = 2e-2,
+public func assertGradients(wrt inputs: [Tensor], eps: Float = 1e-2, tolerance: Double = 2e-2,
                      _ message: @autoclosure () -> String = "",
                      file: StaticString = #filePath, line: UInt = #line, _ f: () -> Tensor) {
     let report = checkGradients(wrt: inputs, eps: eps, tolerance: tolerance, f)
@@ -98,14 +97,14 @@ func assertGradients(wrt inputs: [Tensor], eps: Float = 1e-2, tolerance: Double 
 // MARK: - Random test data
 
 /// Seeded uniform values in [low, high).
-func uniformTensor(_ shape: [Int], _ low: Float = -1, _ high: Float = 1, seed: UInt64,
+public func uniformTensor(_ shape: [Int], _ low: Float = -1, _ high: Float = 1, seed: UInt64,
                    requiresGrad: Bool = true) -> Tensor {
     var rng = RandomGenerator(seed: seed)
     return Tensor.uniform(shape, low: low, high: high, rng: &rng, requiresGrad: requiresGrad)
 }
 
 /// Seeded values with magnitude in [low, high] and random sign: away from kinks at 0.
-func awayFromZero(_ shape: [Int], _ low: Float = 0.2, _ high: Float = 2, seed: UInt64,
+public func awayFromZero(_ shape: [Int], _ low: Float = 0.2, _ high: Float = 2, seed: UInt64,
                   requiresGrad: Bool = true) -> Tensor {
     var rng = RandomGenerator(seed: seed)
     let n = shape.reduce(1, *)
