@@ -83,23 +83,8 @@ public enum DatasetCatalog {
         let cwd = FileManager.default.currentDirectoryPath
         places.append(standardized(join(cwd, "../shared/data/\(name.rawValue)")))
         places.append(join(cwd, "data/\(name.rawValue)"))
-        // Beside the checkout the running tool was built in (…/ROOT/.build/release/autoreg
-        // → …/shared/data), so the tool finds the data from any working directory.
-        if let root = packageRoot(), standardized(join(root, "..")) != standardized(join(cwd, "..")) {
-            places.append(standardized(join(root, "../shared/data/\(name.rawValue)")))
-        }
         if name == .fashionMNIST { places.append("/usr/share/datasets/fashion-mnist") }
         return places
-    }
-
-    /// The nearest folder above the executable that holds a Package.swift, if any.
-    static func packageRoot() -> String? {
-        var url = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        for _ in 0..<6 {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-        }
-        return nil
     }
 
     /// Base names of the files `split` needs (each may also carry a `.gz` suffix).

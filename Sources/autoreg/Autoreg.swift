@@ -15,11 +15,27 @@ struct Autoreg: ParsableCommand {
 
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)  // keep results and progress in order when piped
+        useSharedDataBesideCheckout()
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// When the tool runs from a checkout (…/ROOT/.build/release/autoreg) that has the shared
+/// data folder beside it (…/shared/data), and AUTOREG_DATA is not set, use that folder, so
+/// the data sets are found from any working directory.
+func useSharedDataBesideCheckout() {
+    guard ProcessInfo.processInfo.environment["AUTOREG_DATA"] == nil else { return }
+    var url = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+    for _ in 0..<6 {
+        url.deleteLastPathComponent()
+        guard FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) else { continue }
+        let shared = url.deletingLastPathComponent().appendingPathComponent("shared/data").path
+        if FileManager.default.fileExists(atPath: shared) { setenv("AUTOREG_DATA", shared, 0) }
+        return
     }
 }
