@@ -67,15 +67,15 @@ public struct Checkpoint {
         guard FileManager.default.fileExists(atPath: path) else { throw fail("no such file") }
         guard let bytes = FileManager.default.contents(atPath: path) else { throw fail("cannot read file") }
         guard bytes.count >= 16, Array(bytes.prefix(8)) == magic else { throw fail("not an Autoreg checkpoint (bad magic)") }
-        let length = bytes.subdata(in: 8..<16).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard length > 0, 16 + length <= bytes.count else { throw fail("truncated header") }
+        let rawLength = bytes.subdata(in: 8..<16).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard let length = Int(exactly: rawLength), length > 0, length <= bytes.count - 16 else { throw fail("truncated header") }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: bytes.subdata(in: 16..<(16 + length))) }
         catch { throw fail("unreadable header: \(error)") }
         guard header.format == 1 else { throw fail("unsupported format version \(header.format)") }
         var offset = 16 + length
         func take(_ n: Int) throws -> [Float] {
-            guard n >= 0, offset + 4 * n <= bytes.count else { throw fail("truncated: tensor data ends early") }
+            guard n >= 0, n <= (bytes.count - offset) / 4 else { throw fail("truncated: tensor data ends early") }
             let values = bytes.subdata(in: offset..<(offset + 4 * n)).withUnsafeBytes { raw in
                 (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
             }
@@ -119,8 +119,8 @@ public struct Checkpoint {
             guard saved.name == p.name, saved.shape == p.tensor.shape else {
                 throw CheckpointError(path: path, reason: "tensor \(saved.name) \(saved.shape) does not match \(p.name) \(p.tensor.shape)")
             }
-            p.tensor.data = saved.values
         }
+        for (saved, p) in zip(parameters, target) { p.tensor.data = saved.values }
     }
 }
 
@@ -155,7 +155,9 @@ public func writeAtomically(_ data: Data, to path: String) throws {
         throw CheckpointError(path: tmp, reason: "write failed (\(String(cString: strerror(errno))))")
     }
     guard rename(tmp, path) == 0 else {
-        throw CheckpointError(path: path, reason: "rename failed (\(String(cString: strerror(errno))))")
+        let why = String(cString: strerror(errno))
+        unlink(tmp)
+        throw CheckpointError(path: path, reason: "rename failed (\(why))")
     }
     let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
     if dfd >= 0 { fsync(dfd); close(dfd) }

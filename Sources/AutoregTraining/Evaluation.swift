@@ -27,7 +27,7 @@ public enum Evaluator {
         while start < data.count {
             let idx = Array(start..<min(start + batchSize, data.count))
             let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
-            if let made = model as? MADE, let k = masks, k > 1 {
+            if let made = model as? MADE, let k = masks, k >= 1 {
                 out += made.ensembleNLL(x, count: k)
             } else {
                 out += withoutGrad { model.nll(x).data }

@@ -39,9 +39,9 @@ public final class Trainer {
                 valid: ImageDataset, resume: Checkpoint? = nil) throws {
         try options.validate()
         self.model = model
-        optimizer = options.makeOptimizer()
         if let resume, let saved = resume.training {
             try resume.load(into: model, path: options.outputDirectory + "/last.ckpt")
+            optimizer = saved.options.makeOptimizer()
             if let opt = resume.optimizer { try optimizer.restore(opt, for: model.parameters.map(\.tensor)) }
             state = saved
             // Settings that do not change the data or the model may be changed on resume.
@@ -50,13 +50,17 @@ public final class Trainer {
             state.options.outputDirectory = options.outputDirectory
             (model as? MADE)?.applyMask(saved.activeMask)
         } else {
+            optimizer = options.makeOptimizer()
             state = TrainingState(options: options)
         }
         self.train = train
         self.valid = valid
         let o = state.options, levels = model.config.levels
-        guard train.dimension == model.dimension, valid.dimension == model.dimension else {
-            throw TrainingError(description: "\(o.dataset) images have \(train.dimension) pixels, the model \(model.dimension)")
+        for (split, data) in [("training", train), ("validation", valid)] where data.dimension != model.dimension {
+            throw TrainingError(description: "\(o.dataset) \(split) images have \(data.dimension) pixels, the model \(model.dimension)")
+        }
+        if valid.levels != levels {
+            throw TrainingError(description: "validation data has \(valid.levels) levels, the model \(levels)")
         }
         if o.binarization == .dynamic && levels != 2 {
             throw TrainingError(description: "dynamic binarisation needs a binary model (levels 2)")
@@ -85,7 +89,6 @@ public final class Trainer {
             optimizer.learningRate = o.schedule.rate(base: o.learningRate, epoch: state.epoch)
             var epochRNG = state.shuffleRNG
             let order = epochRNG.permutation(train.count)
-            var epochLoss = 0.0, epochImages = 0
             while state.stepInEpoch < batchesPerEpoch {
                 let lo = state.stepInEpoch * o.batchSize
                 let idx = Array(order[lo..<min(lo + o.batchSize, train.count)])
@@ -111,8 +114,8 @@ public final class Trainer {
 
                 state.stepInEpoch += 1
                 state.step += 1
-                epochLoss += Double(loss.item) * Double(idx.count)
-                epochImages += idx.count
+                state.epochLossSum += Double(loss.item) * Double(idx.count)
+                state.epochImages += idx.count
                 windowImages += idx.count; windowLoss += Double(loss.item); windowBatches += 1
                 let now = Date()
                 let w = now.timeIntervalSince(windowStart)
@@ -146,7 +149,8 @@ public final class Trainer {
             state.stepInEpoch = 0
             state.shuffleRNG = epochRNG
             let result = Evaluator.evaluate(model, valid, batchSize: o.evalBatchSize, masks: evalMasks)
-            let trainNLL = epochLoss / Double(max(epochImages, 1))
+            let trainNLL = state.epochLossSum / Double(max(state.epochImages, 1))
+            state.epochLossSum = 0; state.epochImages = 0
             let improved = state.bestValidNLL.map { result.natsPerImage < Double($0) } ?? true
             if improved { state.bestValidNLL = Float(result.natsPerImage); state.bestEpoch = state.epoch }
             log(String(format: "epoch %d/%d  train NLL %.2f  valid NLL %.2f nats (%.4f bits/dim)%@  %@ elapsed",

@@ -52,6 +52,8 @@ public struct TrainingOptions: Codable, Sendable {
         if optimizer != "adam" && optimizer != "sgd" { try fail("optimizer must be adam or sgd, got \(optimizer)") }
         if let c = clipNorm, !(c > 0) { try fail("clip norm must be positive, got \(c)") }
         if let m = maxMinutes, !(m > 0) { try fail("max minutes must be positive, got \(m)") }
+        if let n = trainLimit, n < 1 { try fail("train limit must be at least 1, got \(n)") }
+        if let n = validLimit, n < 1 { try fail("valid limit must be at least 1, got \(n)") }
         if evalBatchSize < 1 { try fail("eval batch size must be at least 1") }
         if !(weightDecay >= 0) { try fail("weight decay must not be negative, got \(weightDecay)") }
     }
@@ -83,6 +85,9 @@ public struct TrainingState: Codable, Sendable {
     public var elapsedSeconds: Double = 0
     /// MADE: the active mask at the checkpoint.
     public var activeMask: Int = 0
+    /// Sum of per-image training losses and images seen so far in the current epoch.
+    public var epochLossSum: Double = 0
+    public var epochImages: Int = 0
 
     public init(options: TrainingOptions) {
         self.options = options
@@ -95,4 +100,32 @@ public struct TrainingState: Codable, Sendable {
 public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
+}
+
+extension TrainingOptions {
+    /// Missing keys (options added after a checkpoint was written) take their defaults.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
+        try get(.dataset, &dataset); try get(.dataDirectory, &dataDirectory); try get(.binarization, &binarization)
+        try get(.batchSize, &batchSize); try get(.epochs, &epochs); try get(.learningRate, &learningRate)
+        try get(.optimizer, &optimizer); try get(.momentum, &momentum); try get(.weightDecay, &weightDecay)
+        try get(.schedule, &schedule); try get(.clipNorm, &clipNorm); try get(.seed, &seed)
+        try get(.maxMinutes, &maxMinutes); try get(.trainLimit, &trainLimit); try get(.validLimit, &validLimit)
+        try get(.evalMasks, &evalMasks); try get(.checkpointMinutes, &checkpointMinutes)
+        try get(.evalBatchSize, &evalBatchSize); try get(.outputDirectory, &outputDirectory)
+    }
+}
+
+extension TrainingState {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(options: try c.decode(TrainingOptions.self, forKey: .options))
+        func get<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
+        try get(.epoch, &epoch); try get(.stepInEpoch, &stepInEpoch); try get(.step, &step)
+        try get(.shuffleRNG, &shuffleRNG); try get(.noiseRNG, &noiseRNG); try get(.bestValidNLL, &bestValidNLL)
+        try get(.bestEpoch, &bestEpoch); try get(.elapsedSeconds, &elapsedSeconds); try get(.activeMask, &activeMask)
+        try get(.epochLossSum, &epochLossSum); try get(.epochImages, &epochImages)
+    }
 }
