@@ -31,6 +31,16 @@ public struct ImageDataset: Sendable {
         self.labels = labels
     }
 
+    /// The images of `self` followed by those of `other` (same shape and levels).
+    public func appending(_ other: ImageDataset, name: String? = nil) -> ImageDataset {
+        precondition(height == other.height && width == other.width && channels == other.channels
+                     && levels == other.levels, "cannot join \(self.name) and \(other.name): shapes or levels differ")
+        let joined: [Int]? = labels.flatMap { a in other.labels.map { a + $0 } }
+        return ImageDataset(name: name ?? "\(self.name)+\(other.name)", pixels: pixels + other.pixels,
+                            count: count + other.count, height: height, width: width, channels: channels,
+                            levels: levels, labels: joined)
+    }
+
     /// Number of values per image (`height * width * channels`).
     public var dimension: Int { height * width * channels }
 

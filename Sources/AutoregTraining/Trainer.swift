@@ -26,8 +26,13 @@ public final class Trainer {
     public convenience init(model: any AutoregressiveModel, options: TrainingOptions, resume: Checkpoint? = nil) throws {
         let o = resume?.training?.options ?? options
         let levels = model.config.levels
-        let train = try loadSplit(o.dataset, split: .train, dataDirectory: o.dataDirectory,
-                                  levels: o.binarization == .dynamic ? 256 : levels, limit: o.trainLimit)
+        let trainLevels = o.binarization == .dynamic ? 256 : levels
+        var train = try loadSplit(o.dataset, split: .train, dataDirectory: o.dataDirectory,
+                                  levels: trainLevels, limit: o.trainLimit)
+        if o.includeValidation {
+            train = train.appending(try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory,
+                                                  levels: trainLevels))
+        }
         let valid = try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory, levels: levels,
                                   limit: o.validLimit)
         try self.init(model: model, options: options, train: train, valid: valid, resume: resume)
@@ -82,7 +87,8 @@ public final class Trainer {
         var windowImages = 0, windowStart = Date(), windowLoss = 0.0, windowBatches = 0
         var rate = 0.0
         log("training \(model.config.kind) (\(model.parameterCount) parameters) on \(o.dataset): "
-            + "\(train.count) train / \(valid.count) valid images, batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)")
+            + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
+            + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)")
         var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)
 
         while state.epoch < o.epochs {
@@ -151,7 +157,8 @@ public final class Trainer {
             let result = Evaluator.evaluate(model, valid, batchSize: o.evalBatchSize, masks: evalMasks)
             let trainNLL = state.epochLossSum / Double(max(state.epochImages, 1))
             state.epochLossSum = 0; state.epochImages = 0
-            let improved = state.bestValidNLL.map { result.natsPerImage < Double($0) } ?? true
+            // With validation inside the training data it cannot pick a best epoch: keep the last.
+            let improved = o.includeValidation || (state.bestValidNLL.map { result.natsPerImage < Double($0) } ?? true)
             if improved { state.bestValidNLL = Float(result.natsPerImage); state.bestEpoch = state.epoch }
             log(String(format: "epoch %d/%d  train NLL %.2f  valid NLL %.2f nats (%.4f bits/dim)%@  %@ elapsed",
                        state.epoch, o.epochs, trainNLL, result.natsPerImage, result.bitsPerDimension,

@@ -33,6 +33,9 @@ public struct TrainingOptions: Codable, Sendable {
     public var trainLimit: Int?
     /// Use only the first N validation images (nil: all).
     public var validLimit: Int?
+    /// Train on the training and validation splits together (for a final model whose
+    /// settings were chosen on validation); the validation NLL is then no longer held out.
+    public var includeValidation: Bool = false
     /// MADE: masks averaged when evaluating (nil: all of the model's masks).
     public var evalMasks: Int?
     /// Minutes between mid-epoch checkpoints.
@@ -113,7 +116,7 @@ extension TrainingOptions {
         try get(.optimizer, &optimizer); try get(.momentum, &momentum); try get(.weightDecay, &weightDecay)
         try get(.schedule, &schedule); try get(.clipNorm, &clipNorm); try get(.seed, &seed)
         try get(.maxMinutes, &maxMinutes); try get(.trainLimit, &trainLimit); try get(.validLimit, &validLimit)
-        try get(.evalMasks, &evalMasks); try get(.checkpointMinutes, &checkpointMinutes)
+        try get(.evalMasks, &evalMasks); try get(.includeValidation, &includeValidation); try get(.checkpointMinutes, &checkpointMinutes)
         try get(.evalBatchSize, &evalBatchSize); try get(.outputDirectory, &outputDirectory)
     }
 }

@@ -50,6 +50,8 @@ struct Train: ParsableCommand {
     @Option(help: "Use only the first N training images.") var trainLimit: Int?
     @Option(help: "Use only the first N validation images.") var validLimit: Int?
     @Option(help: "made: masks averaged when evaluating (default: all).") var evalMasks: Int?
+    @Flag(help: "Train on train+valid (a final model; best.ckpt is then the last epoch).")
+    var includeValid = false
     @Flag(help: "After training, evaluate the best checkpoint on the test split.") var test = false
     @OptionGroup var compute: ComputeOptions
 
@@ -85,6 +87,7 @@ struct Train: ParsableCommand {
         options.trainLimit = trainLimit
         options.validLimit = validLimit
         options.evalMasks = evalMasks
+        options.includeValidation = includeValid
         options.outputDirectory = out ?? "runs/\(model.rawValue)-\(data)"
 
         let lastPath = options.outputDirectory + "/last.ckpt"
