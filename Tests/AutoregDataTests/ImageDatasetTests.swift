@@ -67,4 +67,16 @@ final class ImageDatasetTests: XCTestCase {
         buffer.withUnsafeMutableBufferPointer { data.floatBatch(indices: [3], into: $0.baseAddress!) }
         XCTAssertEqual(buffer, [7, 8])
     }
+
+    func testAppendingJoinsImagesAndLabelsInOrder() {
+        let a = ImageDataset(name: "a", pixels: [0, 1, 1, 0], count: 2, height: 1, width: 2, levels: 2, labels: [3, 4])
+        let b = ImageDataset(name: "b", pixels: [1, 1], count: 1, height: 1, width: 2, levels: 2, labels: [5])
+        let ab = a.appending(b)
+        XCTAssertEqual(ab.count, 3)
+        XCTAssertEqual(ab.pixels, [0, 1, 1, 0, 1, 1])
+        XCTAssertEqual(ab.labels, [3, 4, 5])
+        XCTAssertEqual(ab.name, "a+b")
+        let unlabeled = ImageDataset(name: "c", pixels: [0, 0], count: 1, height: 1, width: 2, levels: 2)
+        XCTAssertNil(a.appending(unlabeled).labels, "labels only when both sides have them")
+    }
 }

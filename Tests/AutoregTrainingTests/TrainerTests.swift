@@ -291,6 +291,22 @@ final class LearningTests: XCTestCase {
         XCTAssertEqual(again, bestRow.validNLL, accuracy: 1e-9 * bestRow.validNLL)
         for r in rows where r.epoch != bestRow.epoch { XCTAssertGreaterThanOrEqual(r.validNLL, bestRow.validNLL) }
     }
+
+    /// A final model trained with the validation images has no held-out data to pick an
+    /// epoch with: best.ckpt must be the last epoch even when an earlier one scored better.
+    func testIncludingValidationKeepsTheLastEpoch() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let small = prototypeDataset(count: 24, noise: 0.2, seed: 21)
+        var options = trainingOptions(dir, epochs: 8, batchSize: 8, learningRate: 0.2)
+        options.includeValidation = true
+        try makeTrainer(try makeModel(config(.made, hidden: [32])), options, train: small, valid: valid).run()
+        let rows = try readMetrics(dir)
+        let best = try Checkpoint.read(dir.appendingPathComponent("best.ckpt"))
+        XCTAssertEqual(best.training?.bestEpoch, 8)
+        let last = try Checkpoint.read(dir.appendingPathComponent("last.ckpt"))
+        XCTAssertEqual(best.parameters.map(\.values), last.parameters.map(\.values))
+        XCTAssertEqual(rows.count, 8)
+    }
 }
 
 final class ValidationTests: XCTestCase {
