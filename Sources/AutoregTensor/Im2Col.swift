@@ -1,0 +1,61 @@
+/// Lowers a convolution to a matrix product: the "column" matrix of one image has one row
+/// per (input channel, kept kernel tap) — row ci·taps.count + t — and one column per output
+/// pixel, holding the input value that tap reads there (zero in the padding).
+struct Im2Col {
+    let geometry: Conv2DGeometry
+    /// Kernel taps (ky, kx) that take part; the others are left out of the product.
+    let taps: [(ky: Int, kx: Int)]
+
+    /// Rows of the column matrix: Cin · taps.count.
+    var rows: Int { geometry.inChannels * taps.count }
+    /// Columns per image: outHeight · outWidth.
+    var pixels: Int { geometry.outHeight * geometry.outWidth }
+
+    /// For tap (ky, kx): the input offset of output (0, 0), and the range of output columns
+    /// whose input column lies inside the image.
+    @inline(__always)
+    private func placement(_ tap: (ky: Int, kx: Int)) -> (dy: Int, dx: Int, lo: Int, hi: Int) {
+        let g = geometry, ow = g.outWidth
+        let dy = tap.ky * g.dilationY - g.padTop, dx = tap.kx * g.dilationX - g.padLeft
+        let lo = min(ow, max(0, -dx))
+        return (dy, dx, lo, max(lo, min(ow, g.width - dx)))
+    }
+
+    /// Writes the column matrix of `image` [Cin, H, W] into `cols` (rows × pixels, row stride `ld`).
+    func gather(_ image: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, ld: Int) {
+        let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        for ci in 0..<g.inChannels {
+            let plane = image + ci * h * w
+            for (t, tap) in taps.enumerated() {
+                let row = cols + (ci * taps.count + t) * ld
+                let (dy, dx, lo, hi) = placement(tap)
+                for oy in 0..<oh {
+                    let dst = row + oy * ow, iy = oy + dy
+                    guard iy >= 0 && iy < h else { dst.update(repeating: 0, count: ow); continue }
+                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    if hi > lo { (dst + lo).update(from: plane + iy * w + lo + dx, count: hi - lo) }
+                    if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `gather`: adds each entry of `cols` (row stride `ld`) into the input
+    /// position it was read from, in `image` [Cin, H, W]; padding entries are dropped.
+    func scatterAdd(_ cols: UnsafePointer<Float>, ld: Int, into image: UnsafeMutablePointer<Float>) {
+        let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        for ci in 0..<g.inChannels {
+            let plane = image + ci * h * w
+            for (t, tap) in taps.enumerated() {
+                let row = cols + (ci * taps.count + t) * ld
+                let (dy, dx, lo, hi) = placement(tap)
+                for oy in 0..<oh {
+                    let iy = oy + dy
+                    guard iy >= 0 && iy < h else { continue }
+                    let src = row + oy * ow, dst = plane + iy * w + dx
+                    for ox in lo..<hi { dst[ox] += src[ox] }
+                }
+            }
+        }
+    }
+}
