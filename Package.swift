@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Hot loops are plain C compiled for the build machine's vector ISA.
 let kernelFlags: [CSetting] = [
-    .unsafeFlags(["-O3", "-ffp-contract=fast"]),
+    .unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"]),
     .unsafeFlags(["-march=native"], .when(platforms: [.linux])),
 ]
 let swiftFast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -30,7 +30,7 @@ let package = Package(
         // Tensor engine: storage, reverse-mode autodiff, ops, GEMM on oneDNN.
         .target(name: "AutoregTensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: swiftFast),
         // Layers, parameters, optimizers.
-        .target(name: "AutoregNN", dependencies: ["AutoregTensor"], swiftSettings: swiftFast),
+        .target(name: "AutoregNN", dependencies: ["AutoregTensor", "CKernels"], swiftSettings: swiftFast),
         // FVSBN, NADE, MADE, ...
         .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"], swiftSettings: swiftFast),
         // Dataset readers (IDX, .amat; plain or gzip), binarisation, splits, batching.

@@ -1,4 +1,5 @@
 import AutoregTensor
+import CKernels
 import Foundation
 
 /// Updates parameters from their accumulated gradients.
@@ -57,14 +58,8 @@ public final class Adam: Optimizer {
             m[i].withUnsafeMutableBufferPointer { mm in
                 v[i].withUnsafeMutableBufferPointer { vv in
                     p.data.withUnsafeMutableBufferPointer { w in
-                        g.withUnsafeBufferPointer { gg in
-                            for j in 0..<gg.count {
-                                let gj = gg[j] + wd * w[j]
-                                mm[j] = b1 * mm[j] + (1 - b1) * gj
-                                vv[j] = b2 * vv[j] + (1 - b2) * gj * gj
-                                w[j] -= stepSize * mm[j] / ((vv[j] / c2).squareRoot() + eps)
-                            }
-                        }
+                        ar_adam(w.baseAddress!, g, mm.baseAddress!, vv.baseAddress!, g.count,
+                                stepSize, b1, b2, eps, wd, c2)
                     }
                 }
             }

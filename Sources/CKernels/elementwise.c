@@ -80,6 +80,19 @@ void ar_categorical_nll(const float *logits, const int *targets, float *out, flo
     }
 }
 
+void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step, float b1,
+             float b2, float eps, float wd, float c2) {
+    float inv_c2 = 1.0f / c2;
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j] + wd * w[j];
+        float mj = b1 * m[j] + (1.0f - b1) * gj;
+        float vj = b2 * v[j] + (1.0f - b2) * gj * gj;
+        m[j] = mj;
+        v[j] = vj;
+        w[j] -= step * mj / (sqrtf(vj * inv_c2) + eps);
+    }
+}
+
 // oneDNN's CPU runtime is OpenMP (libgomp); bind weakly so this file links without it.
 extern void omp_set_num_threads(int) __attribute__((weak));
 

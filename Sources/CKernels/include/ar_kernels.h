@@ -41,6 +41,12 @@ void ar_nade_backward(const float *x, const float *W, const float *V, const floa
                       const float *g, float *dx, float *dW, float *dV, float *db, float *dc,
                       float *scratch, size_t B, size_t D, size_t H);
 
+/// One Adam step over n parameters, in place: with g' = g + wd·w,
+/// m = b1·m + (1−b1)·g', v = b2·v + (1−b2)·g'², w −= step · m / (sqrt(v / c2) + eps),
+/// where step = lr / (1 − b1^t) and c2 = 1 − b2^t are the bias corrections.
+void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step, float b1,
+             float b2, float eps, float wd, float c2);
+
 /// Sets the number of OpenMP threads used by oneDNN; returns 0 if the runtime is absent.
 int ar_set_threads(int n);
 
