@@ -13,6 +13,11 @@ public protocol AutoregressiveModel: ParameterContainer {
     /// x_i = 1), [B, D, levels] for categorical pixels. Output i depends only on the pixels
     /// before i in `ordering`.
     func logits(_ pixels: Tensor) -> Tensor
+
+    /// The logits of pixel `i`'s conditional alone, without a tape: [B] values for binary
+    /// pixels, [B × levels] for categorical ones. Sampling asks for one pixel per pass, so
+    /// models whose output layer is large compute just that pixel's outputs.
+    func logits(_ pixels: Tensor, pixel i: Int) -> [Float]
 }
 
 extension AutoregressiveModel {
@@ -33,6 +38,15 @@ extension AutoregressiveModel {
         return logits.categoricalNLL(targets: targets).sum(axis: 1)
     }
 
+    /// Default: all logits, then pixel `i`'s.
+    public func logits(_ pixels: Tensor, pixel i: Int) -> [Float] {
+        let out = withoutGrad { logits(pixels) }
+        let batch = out.shape[0], d = dimension, l = config.levels == 2 ? 1 : config.levels
+        var picked = [Float](repeating: 0, count: batch * l)
+        for n in 0..<batch { for k in 0..<l { picked[n * l + k] = out.data[(n * d + i) * l + k] } }
+        return picked
+    }
+
     /// Mean NLL over the batch: the training loss.
     public func loss(_ pixels: Tensor) -> Tensor { nll(pixels).mean() }
 
@@ -51,14 +65,14 @@ extension AutoregressiveModel {
                 progress?(step + 1, d)
                 continue
             }
-            let out = withoutGrad { logits(Tensor(shape: [count, d], data: x)) }
+            let out = logits(Tensor(shape: [count, d], data: x), pixel: i)
             for n in 0..<count {
                 if levels == 2 {
-                    let p = 1 / (1 + Foundation_exp(-out.data[n * d + i] / temperature))
+                    let p = 1 / (1 + Foundation_exp(-out[n] / temperature))
                     probability[n * d + i] = p
                     x[n * d + i] = rng.uniform() < p ? 1 : 0
                 } else {
-                    let row = Array(out.data[(n * d + i) * levels ..< (n * d + i + 1) * levels])
+                    let row = Array(out[n * levels ..< (n + 1) * levels])
                     let (value, mean) = sampleCategorical(row, temperature: temperature, rng: &rng)
                     x[n * d + i] = Float(value)
                     probability[n * d + i] = mean / Float(levels - 1)

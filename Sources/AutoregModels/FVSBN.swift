@@ -28,4 +28,6 @@ public final class FVSBN: AutoregressiveModel {
     public var parameters: [(name: String, tensor: Tensor)] { layer.parameters }
 
     public func logits(_ pixels: Tensor) -> Tensor { layer(pixels) }
+
+    public func logits(_ pixels: Tensor, pixel i: Int) -> [Float] { layer.columns([i], of: pixels) }
 }

@@ -105,6 +105,24 @@ public final class MADE: AutoregressiveModel {
         return config.levels == 2 ? out : out.reshaped([batch, d, config.levels])
     }
 
+    /// Pixel `i`'s logits only: the hidden layers in full, then just that pixel's output
+    /// columns (a 256-way head has D·256 outputs, of which sampling needs 256 per pass).
+    public func logits(_ pixels: Tensor, pixel i: Int) -> [Float] {
+        let width = config.levels == 2 ? 1 : config.levels
+        let columns = Array(i * width ..< (i + 1) * width)
+        return withoutGrad {
+            let x = config.levels == 2 ? pixels : pixels.scaled(by: 1 / Float(config.levels - 1))
+            var h = x
+            for layer in layers.dropLast() { h = layer(h).relu() }
+            var out = layers.last!.columns(columns, of: h)
+            if let direct {
+                let extra = direct.columns(columns, of: x)
+                for k in out.indices { out[k] += extra[k] }
+            }
+            return out
+        }
+    }
+
     /// −log of the ensemble likelihood (1/K) Σ_k p_k(x) over the first `count` mask sets
     /// (all by default): a proper distribution that is better than any single mask.
     public func ensembleNLL(_ pixels: Tensor, count: Int? = nil) -> [Float] {
