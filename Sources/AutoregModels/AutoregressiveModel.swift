@@ -1,5 +1,6 @@
 import AutoregNN
 import AutoregTensor
+import Foundation
 
 /// A model of p(x) = Π p(x_i | x_<i) over the pixels of an image, in the order `ordering`.
 ///
@@ -68,7 +69,7 @@ extension AutoregressiveModel {
             let out = logits(Tensor(shape: [count, d], data: x), pixel: i)
             for n in 0..<count {
                 if levels == 2 {
-                    let p = 1 / (1 + Foundation_exp(-out[n] / temperature))
+                    let p = logistic(out[n] / temperature)
                     probability[n * d + i] = p
                     x[n * d + i] = rng.uniform() < p ? 1 : 0
                 } else {
@@ -94,8 +95,8 @@ public struct Sample {
     public var dimension: Int
 }
 
-import Foundation
-@inline(__always) func Foundation_exp(_ x: Float) -> Float { Foundation.exp(x) }
+/// 1 / (1 + e^−x).
+@inline(__always) func logistic(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
 
 /// Draws from softmax(logits / temperature); returns the value and the distribution's mean.
 func sampleCategorical(_ logits: [Float], temperature: Float, rng: inout RandomGenerator) -> (Int, Float) {

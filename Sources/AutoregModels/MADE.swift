@@ -44,13 +44,12 @@ public final class MADE: AutoregressiveModel {
         // Mask sets come from their own stream so that weights do not depend on `masks`.
         var maskRNG = RandomGenerator(seed: config.seed ^ 0x4D41_4445)
         maskSets = (0..<config.masks).map { _ in
-            MADE.makeMasks(config: config, sizes: sizes, outWidth: outWidth, rng: &maskRNG)
+            MADE.makeMasks(config: config, rng: &maskRNG)
         }
         applyMask(0)
     }
 
-    static func makeMasks(config: ModelConfig, sizes: [Int], outWidth: Int,
-                          rng: inout RandomGenerator) -> MaskSet {
+    static func makeMasks(config: ModelConfig, rng: inout RandomGenerator) -> MaskSet {
         let d = config.dimension, levels = config.levels
         let ordering = makeOrdering(config.ordering, dimension: d, rng: &rng)
         let rank = ranks(of: ordering)
@@ -74,7 +73,6 @@ public final class MADE: AutoregressiveModel {
         for l in 0..<config.hidden.count { layerMasks.append(mask(degrees[l], degrees[l + 1], strict: false)) }
         layerMasks.append(mask(degrees.last!, outDegrees, strict: true))
         let directMask = config.directConnections ? mask(inputDegrees, outDegrees, strict: true) : nil
-        _ = sizes; _ = outWidth
         return MaskSet(ordering: ordering, layerMasks: layerMasks, directMask: directMask)
     }
 

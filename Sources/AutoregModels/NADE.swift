@@ -77,7 +77,7 @@ public final class NADE: AutoregressiveModel {
                 ar_sigmoid(a, &hid, hsz)
                 var s = b[t]
                 for k in 0..<hsz { s += V[t * hsz + k] * hid[k] }
-                let p = 1 / (1 + Foundation_exp(-s / temperature))
+                let p = logistic(s / temperature)
                 let v: Float = rng.uniform() < p ? 1 : 0
                 pixels[n * d + i] = v
                 probs[n * d + i] = p

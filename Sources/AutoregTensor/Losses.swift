@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 extension Tensor {
     /// Elementwise Bernoulli negative log-likelihood −log p(t | logit) of targets t ∈ [0, 1],
@@ -67,8 +68,8 @@ extension Tensor {
                     var m = -Float.infinity
                     for c in 0..<classes { m = max(m, row[c]) }
                     var s: Float = 0
-                    for c in 0..<classes { s += Foundation_expf(row[c] - m) }
-                    lse[r] = m + Foundation_logf(s)
+                    for c in 0..<classes { s += Foundation.exp(row[c] - m) }
+                    lse[r] = m + Foundation.log(s)
                     for c in 0..<classes { y[r * classes + c] = row[c] - lse[r] }
                 }
             }
@@ -81,14 +82,10 @@ extension Tensor {
                     for c in 0..<classes { gs += g[r * classes + c] }
                     for c in 0..<classes {
                         let i = r * classes + c
-                        gx[i] += g[i] - Foundation_expf(y[i]) * gs
+                        gx[i] += g[i] - Foundation.exp(y[i]) * gs
                     }
                 }
             }
         }
     }
 }
-
-import Foundation
-@inline(__always) func Foundation_expf(_ x: Float) -> Float { Foundation.exp(x) }
-@inline(__always) func Foundation_logf(_ x: Float) -> Float { Foundation.log(x) }
