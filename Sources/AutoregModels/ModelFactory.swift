@@ -6,6 +6,8 @@ public func makeModel(_ config: ModelConfig) throws -> any AutoregressiveModel {
     case .fvsbn: return try FVSBN(config: config)
     case .nade: return try NADE(config: config)
     case .made: return try MADE(config: config)
+    case .pixelcnn: return try PixelCNN(config: config)
+    case .gatedPixelCNN: return try GatedPixelCNN(config: config)
     }
 }
 

@@ -17,6 +17,7 @@ public struct EvaluationResult: Codable, Sendable {
 public enum Evaluator {
     /// Per-image NLL (nats) of every image in `data`, in batches, without a tape.
     /// For MADE with several masks, `masks` > 1 averages that many masks' probabilities.
+    /// A class-conditional model is evaluated as −log p(x | label) when `data` has labels.
     public static func perImageNLL(_ model: any AutoregressiveModel, _ data: ImageDataset,
                                    batchSize: Int = 500, masks: Int? = nil) -> [Float] {
         precondition(data.dimension == model.dimension,
@@ -27,7 +28,10 @@ public enum Evaluator {
         while start < data.count {
             let idx = Array(start..<min(start + batchSize, data.count))
             let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
-            if let made = model as? MADE, let k = masks, k >= 1 {
+            if let conditional = model as? any ConditionalModel, conditional.classes > 0, data.labels != nil {
+                let labels = data.labelBatch(indices: idx)
+                out += withoutGrad { conditional.nll(x, labels: labels).data }
+            } else if let made = model as? MADE, let k = masks, k >= 1 {
                 out += made.ensembleNLL(x, count: k)
             } else {
                 out += withoutGrad { model.nll(x).data }

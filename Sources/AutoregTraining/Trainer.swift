@@ -107,7 +107,12 @@ public final class Trainer {
                     }
                 }
                 let x = Tensor(shape: [idx.count, train.dimension], data: Array(batch[0..<n]))
-                let loss = model.loss(x)
+                let loss: Tensor
+                if let conditional = model as? any ConditionalModel, conditional.classes > 0, train.labels != nil {
+                    loss = conditional.loss(x, labels: train.labelBatch(indices: idx))
+                } else {
+                    loss = model.loss(x)
+                }
                 guard loss.item.isFinite else {
                     throw TrainingError(description: "loss became \(loss.item) at epoch \(state.epoch + 1) step \(state.stepInEpoch + 1); "
                         + "try a lower learning rate or --clip")

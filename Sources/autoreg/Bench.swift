@@ -85,7 +85,7 @@ struct ModelBench: ParsableCommand {
         commandName: "model",
         abstract: "Training and evaluation images/s of a model on random binary 28x28 images.",
         discussion: "Reports the median and range over the timed steps, the GEMM GFLOP/s achieved inside them, the machine's sgemm peak measured in the same run, and peak resident memory.")
-    @Option(help: "Model: fvsbn, nade, made.") var model: ModelKind = .made
+    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelKind = .made
     @Option(help: "Hidden sizes, comma-separated.") var hidden: String?
     @Option(help: "Minibatch size.") var batch: Int = 100
     @Option(help: "Timed steps after warm-up.") var steps: Int = 20

@@ -1,0 +1,59 @@
+import AutoregNN
+import AutoregTensor
+
+/// A model of p(x | y) = Π p(x_i | x_<i, y) for a class label y in 0..<`classes`.
+///
+/// The unconditional `logits(_:)` of the `AutoregressiveModel` protocol stays available:
+/// it is `logits(_:labels: nil)`, the model without any label term (itself a normalised
+/// distribution), so every tool that knows nothing of labels keeps working.
+public protocol ConditionalModel: AutoregressiveModel {
+    /// Number of classes the model is conditioned on; 0 when it is unconditional.
+    var classes: Int { get }
+    /// Logits as `logits(_:)` gives them ([B, D] or [B, D, levels]), for one label per image
+    /// (each in 0..<classes); nil leaves the label term out.
+    func logits(_ pixels: Tensor, labels: [Int]?) -> Tensor
+}
+
+extension ConditionalModel {
+    /// −log p(x | y) per image in nats: [B].
+    public func nll(_ pixels: Tensor, labels: [Int]?) -> Tensor {
+        Self.nll(logits: logits(pixels, labels: labels), pixels: pixels, levels: config.levels)
+    }
+
+    /// Mean −log p(x | y) over the batch: the training loss.
+    public func loss(_ pixels: Tensor, labels: [Int]?) -> Tensor { nll(pixels, labels: labels).mean() }
+
+    /// Draws `count` images pixel by pixel, image n conditioned on `labels[n]` (nil: no label
+    /// term). See `sampleByRerunning`.
+    public func sample(count: Int, labels: [Int]?, rng: inout RandomGenerator, temperature: Float = 1,
+                       progress: ((Int, Int) -> Void)? = nil) -> Sample {
+        if let labels { precondition(labels.count == count, "\(labels.count) labels for \(count) images") }
+        return LabelledView(base: self, labels: labels)
+            .sampleByRerunning(count: count, rng: &rng, temperature: temperature, progress: progress)
+    }
+
+    /// Checks labels against the batch size and the number of classes.
+    func checkLabels(_ labels: [Int], batch: Int) {
+        precondition(classes > 0, "this model is not class-conditional (classes 0) but was given labels")
+        precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+        precondition(labels.allSatisfy { $0 >= 0 && $0 < classes }, "labels must lie in 0..<\(classes)")
+    }
+}
+
+/// A conditional model with fixed labels, seen as an unconditional one (for sampling).
+private final class LabelledView<Base: ConditionalModel>: AutoregressiveModel {
+    let base: Base
+    let labels: [Int]?
+    init(base: Base, labels: [Int]?) { self.base = base; self.labels = labels }
+    var config: ModelConfig { base.config }
+    var ordering: [Int] { base.ordering }
+    var parameters: [(name: String, tensor: Tensor)] { base.parameters }
+    func logits(_ pixels: Tensor) -> Tensor { base.logits(pixels, labels: labels) }
+}
+
+/// One-hot rows [B, classes] for `labels`.
+func oneHot(_ labels: [Int], classes: Int) -> Tensor {
+    var data = [Float](repeating: 0, count: labels.count * classes)
+    for (n, y) in labels.enumerated() { data[n * classes + y] = 1 }
+    return Tensor(shape: [labels.count, classes], data: data)
+}

@@ -1,0 +1,47 @@
+import AutoregTensor
+
+/// A 2-D convolution layer on NCHW tensors, y = conv(x, W ⊙ M) + b, with an optional fixed
+/// 0/1 mask M of the weight's shape [Cout, Cin, KH, KW] (PixelCNN's masks A and B, the
+/// gated PixelCNN's vertical and horizontal stacks), a dilation and a padding.
+///
+/// Masked-out weights stay in `weight` (and in `parameterCount`, as in PyTorch
+/// implementations) but never affect the output and never receive a gradient.
+public final class MaskedConv2D: ParameterContainer {
+    /// [Cout, Cin, KH, KW].
+    public let weight: Tensor
+    /// [Cout].
+    public let bias: Tensor
+    /// Fixed 0/1 mask of the weight's shape, or nil for a plain convolution.
+    public let mask: Tensor?
+    /// (rows, columns) between kernel taps.
+    public let dilation: (Int, Int)
+    public let padding: Conv2DPadding
+    let prefix: String
+
+    /// PyTorch's default initialisation: weight and bias uniform in ±1/√(Cin·KH·KW).
+    public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), mask: Tensor? = nil,
+                dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same, name: String,
+                rng: inout RandomGenerator) {
+        let fanIn = inChannels * kernel.0 * kernel.1
+        let bound = 1 / Float(max(fanIn, 1)).squareRoot()
+        weight = Tensor.uniform([outChannels, inChannels, kernel.0, kernel.1], low: -bound, high: bound,
+                                rng: &rng, requiresGrad: true)
+        bias = Tensor.uniform([outChannels], low: -bound, high: bound, rng: &rng, requiresGrad: true)
+        if let mask {
+            precondition(mask.shape == weight.shape, "mask \(mask.shape) differs from weight \(weight.shape)")
+        }
+        self.mask = mask
+        self.dilation = dilation
+        self.padding = padding
+        prefix = name
+    }
+
+    public var parameters: [(name: String, tensor: Tensor)] {
+        [("\(prefix).weight", weight), ("\(prefix).bias", bias)]
+    }
+
+    /// x [N, Cin, H, W] → [N, Cout, H', W'] (H' = H, W' = W for `.same` padding).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, mask: mask, dilation: dilation, padding: padding)
+    }
+}
