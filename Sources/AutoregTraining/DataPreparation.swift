@@ -16,8 +16,10 @@ public func loadSplit(_ name: String, split: Split, dataDirectory: String?, leve
     return data
 }
 
-/// The shape of images in a data set, for building a matching model.
-public func imageShape(of name: String, dataDirectory: String?) throws -> (height: Int, width: Int, channels: Int, levels: Int) {
+/// The shape of images in a data set, for building a matching model, and the number of
+/// classes its labels name (0 when it has none).
+public func imageShape(of name: String, dataDirectory: String?)
+    throws -> (height: Int, width: Int, channels: Int, levels: Int, classes: Int) {
     let d = try DatasetCatalog.load(name: name, split: .valid, dataDirectory: dataDirectory)
-    return (d.height, d.width, d.channels, d.levels)
+    return (d.height, d.width, d.channels, d.levels, d.labels?.max().map { $0 + 1 } ?? 0)
 }

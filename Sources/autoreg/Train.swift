@@ -132,14 +132,10 @@ struct Train: ParsableCommand {
                 note("note: \(data) is 8-bit; binarising it at 0.5 for a binary model (see --binarize)")
             }
             let dilationList = try dilations.map { try parseSizes($0, option: "--dilations") }
-            var classes = 0
-            if conditional {
-                let labelled = try DatasetCatalog.load(name: data, split: .valid, dataDirectory: dataDir)
-                guard let labels = labelled.labels, let top = labels.max() else {
-                    throw ValidationError("--conditional needs class labels, and \(data) has none")
-                }
-                classes = top + 1
+            if conditional && shape.classes == 0 {
+                throw ValidationError("--conditional needs class labels, and \(data) has none")
             }
+            let classes = conditional ? shape.classes : 0
             let config = ModelConfig(kind: model, height: shape.height, width: shape.width, channels: shape.channels,
                                      levels: modelLevels, hidden: try hidden.map { try parseSizes($0, option: "--hidden") },
                                      masks: masks, ordering: ordering, directConnections: direct, seed: seed,
