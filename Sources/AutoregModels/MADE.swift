@@ -93,11 +93,17 @@ public final class MADE: AutoregressiveModel {
         layers.flatMap(\.parameters) + (direct?.parameters ?? [])
     }
 
-    public func logits(_ pixels: Tensor) -> Tensor {
-        let d = config.dimension, batch = pixels.count / d
+    /// The scaled input and the last hidden layer's activations.
+    func hiddenFeatures(_ pixels: Tensor) -> (input: Tensor, hidden: Tensor) {
         let x = config.levels == 2 ? pixels : pixels.scaled(by: 1 / Float(config.levels - 1))
         var h = x
         for layer in layers.dropLast() { h = layer(h).relu() }
+        return (x, h)
+    }
+
+    public func logits(_ pixels: Tensor) -> Tensor {
+        let d = config.dimension, batch = pixels.count / d
+        let (x, h) = hiddenFeatures(pixels)
         var out = layers.last!(h)
         if let direct { out = out + direct(x) }
         return config.levels == 2 ? out : out.reshaped([batch, d, config.levels])
@@ -109,9 +115,7 @@ public final class MADE: AutoregressiveModel {
         let width = config.levels == 2 ? 1 : config.levels
         let columns = Array(i * width ..< (i + 1) * width)
         return withoutGrad {
-            let x = config.levels == 2 ? pixels : pixels.scaled(by: 1 / Float(config.levels - 1))
-            var h = x
-            for layer in layers.dropLast() { h = layer(h).relu() }
+            let (x, h) = hiddenFeatures(pixels)
             var out = layers.last!.columns(columns, of: h)
             if let direct {
                 let extra = direct.columns(columns, of: x)
