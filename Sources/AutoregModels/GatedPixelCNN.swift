@@ -121,10 +121,6 @@ public final class GatedPixelCNN: ConditionalModel {
             checkLabels(labels, batch: batch)
             return oneHot(labels, classes: classes)
         }
-        /// tanh(values) ⊙ σ(gates) of a [B, 2n, H, W] pre-activation.
-        func gate(_ f: Tensor) -> Tensor {
-            f.slice(axis: 1, start: 0, length: n).tanh() * f.slice(axis: 1, start: n, length: n).sigmoid()
-        }
         /// Adds the label bias [B, 2n] → [B, 2n, 1, 1] to `f`.
         func conditioned(_ f: Tensor, _ table: Tensor?) -> Tensor {
             guard let y, let table else { return f }
@@ -133,9 +129,9 @@ public final class GatedPixelCNN: ConditionalModel {
         var v = verticalInput(x), h = horizontalInput(x)
         for b in blocks {
             let vf = conditioned(b.vertical(v), b.verticalLabel)
-            let hf = conditioned(b.horizontal(h) + b.link(vf), b.horizontalLabel)
-            v = gate(vf)
-            h = h + b.horizontalOut(gate(hf))
+            let hf = conditioned(b.horizontal(h, plus: (b.link, vf)), b.horizontalLabel)
+            v = vf.gated()  // tanh(values) ⊙ σ(gates) over the 2n channels
+            h = h + b.horizontalOut(hf.gated())
         }
         return ImageLayout.logits(head(h.elu()), config)
     }

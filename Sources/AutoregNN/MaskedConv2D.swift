@@ -44,4 +44,15 @@ public final class MaskedConv2D: ParameterContainer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv2d(weight: weight, bias: bias, mask: mask, dilation: dilation, padding: padding)
     }
+
+    /// This layer applied to `x` plus `other.layer` applied to `other.input`, summed in one
+    /// output buffer (`Tensor.sumOfConvolutions`); both must give the same output shape.
+    public func callAsFunction(_ x: Tensor, plus other: (layer: MaskedConv2D, input: Tensor)) -> Tensor {
+        Tensor.sumOfConvolutions([term(x), other.layer.term(other.input)])
+    }
+
+    /// This layer's convolution of `x` as a term of a sum.
+    public func term(_ x: Tensor) -> ConvolutionTerm {
+        ConvolutionTerm(input: x, weight: weight, bias: bias, mask: mask, dilation: dilation, padding: padding)
+    }
 }

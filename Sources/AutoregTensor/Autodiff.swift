@@ -63,4 +63,16 @@ extension Tensor {
         if grad == nil { grad = [Float](repeating: 0, count: count) }
         grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
+
+    /// Gives `body` the gradient buffer and whether it already holds values. When it does
+    /// not (first use), the buffer is uninitialised and `body` must write every element —
+    /// which saves zero-filling it and then reading the zeros back.
+    public func accumulateGrad(_ body: (_ grad: UnsafeMutablePointer<Float>, _ initialized: Bool) -> Void) {
+        guard requiresGrad else { return }
+        if grad == nil {
+            grad = makeArray(count) { body($0, false) }
+            return
+        }
+        grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!, true) }
+    }
 }

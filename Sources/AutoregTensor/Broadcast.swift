@@ -1,7 +1,10 @@
 /// The layout of a binary elementwise op under NumPy broadcasting: the output shape and,
 /// for each operand, its stride in every output dimension (0 where it is broadcast).
 struct BroadcastPlan {
+    /// The output shape.
     let shape: [Int]
+    /// The output shape with mergeable dimensions merged; the strides refer to it.
+    let runShape: [Int]
     let stridesA: [Int]
     let stridesB: [Int]
 
@@ -23,17 +26,34 @@ struct BroadcastPlan {
             }
             return st
         }
+        // Merge neighbouring dimensions that both operands step through contiguously (or
+        // both broadcast), so that equal shapes make one long run the compiler vectorises.
+        var (dims, sa, sb) = ([Int](), [Int](), [Int]())
+        for (d, (x, y)) in zip(out, zip(strides(pa), strides(pb))) {
+            if let last = dims.last, sa.last! == x * d, sb.last! == y * d {
+                dims[dims.count - 1] = last * d
+                sa[sa.count - 1] = x
+                sb[sb.count - 1] = y
+            } else {
+                dims.append(d); sa.append(x); sb.append(y)
+            }
+        }
         shape = out
-        stridesA = strides(pa)
-        stridesB = strides(pb)
+        runShape = dims
+        stridesA = sa
+        stridesB = sb
     }
+
+    /// Whether operand A (or B) has the output's shape, so its gradient is the output's.
+    var aIsWhole: Bool { runShape.count <= 1 && stridesA.allSatisfy { $0 == 1 } }
+    var bIsWhole: Bool { runShape.count <= 1 && stridesB.allSatisfy { $0 == 1 } }
 
     var count: Int { shape.reduce(1, *) }
 
     /// Calls `run(outOffset, aOffset, bOffset, aStep, bStep, length)` for each contiguous run
     /// along the innermost dimension.
     func forEachRun(_ run: (Int, Int, Int, Int, Int, Int) -> Void) {
-        let rank = shape.count
+        let shape = runShape, rank = shape.count
         guard rank > 0 else { run(0, 0, 0, 0, 0, 1); return }
         guard count > 0 else { return }
         let inner = shape[rank - 1], sa = stridesA[rank - 1], sb = stridesB[rank - 1]
@@ -87,7 +107,9 @@ extension Tensor {
             result.grad!.withUnsafeBufferPointer { pg in
                 let g = pg.baseAddress!
                 // d/da: g (add, sub) or g·b (mul), summed over a's broadcast dimensions.
-                if a.requiresGrad {
+                if a.requiresGrad, op != .mul, plan.aIsWhole {
+                    a.accumulateGrad(result.grad!)  // shares the buffer when a has none yet
+                } else if a.requiresGrad {
                     b.data.withUnsafeBufferPointer { pb in
                         a.accumulateGrad { ga in
                             let x2 = pb.baseAddress!
@@ -101,7 +123,9 @@ extension Tensor {
                         }
                     }
                 }
-                if b.requiresGrad {
+                if b.requiresGrad, op == .add, plan.bIsWhole {
+                    b.accumulateGrad(result.grad!)
+                } else if b.requiresGrad {
                     a.data.withUnsafeBufferPointer { pa in
                         b.accumulateGrad { gb in
                             let x1 = pa.baseAddress!

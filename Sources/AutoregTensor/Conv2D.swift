@@ -1,3 +1,23 @@
+import CKernels
+
+/// One convolution in a sum of convolutions (`Tensor.sumOfConvolutions`): input [N, Cin, H, W],
+/// weight [Cout, Cin, KH, KW], optional bias [Cout] and weight mask, dilation and padding,
+/// with the meaning `Tensor.conv2d` gives them.
+public struct ConvolutionTerm {
+    public var input: Tensor
+    public var weight: Tensor
+    public var bias: Tensor?
+    public var mask: Tensor?
+    public var dilation: (Int, Int)
+    public var padding: Conv2DPadding
+
+    public init(input: Tensor, weight: Tensor, bias: Tensor?, mask: Tensor? = nil,
+                dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same) {
+        (self.input, self.weight, self.bias, self.mask) = (input, weight, bias, mask)
+        (self.dilation, self.padding) = (dilation, padding)
+    }
+}
+
 extension Tensor {
     /// 2-D convolution (cross-correlation, as in every deep-learning library) of an NCHW
     /// input [N, Cin, H, W] with `weight` [Cout, Cin, KH, KW] plus `bias` [Cout]:
@@ -19,122 +39,195 @@ extension Tensor {
     /// arguments that do not fit; `Conv2DGeometry(input:weight:...)` checks without trapping.
     public func conv2d(weight: Tensor, bias: Tensor?, mask: Tensor? = nil,
                        dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same) -> Tensor {
+        Tensor.sumOfConvolutions([ConvolutionTerm(input: self, weight: weight, bias: bias, mask: mask,
+                                                  dilation: dilation, padding: padding)])
+    }
+
+    /// Σ_t conv2d(term t): several convolutions with outputs of one shape, added in a single
+    /// output buffer (one pass, no intermediate sums). The Gated PixelCNN's horizontal
+    /// pre-activation — its 1×k convolution plus the 1×1 link from the vertical stack — is one.
+    public static func sumOfConvolutions(_ terms: [ConvolutionTerm]) -> Tensor {
+        precondition(!terms.isEmpty, "sumOfConvolutions needs at least one term")
+        let convs = terms.map { LoweredConvolution($0) }
+        let shape = convs[0].geometry.outputShape
+        for c in convs where c.geometry.outputShape != shape {
+            preconditionFailure("sumOfConvolutions: output shapes differ, \(shape) and \(c.geometry.outputShape)")
+        }
+        let batch = shape[0], cout = shape[1], pixels = shape[2] * shape[3], outSize = cout * pixels
+
+        let out = makeArray(batch * outSize) { y in
+            var bias = [Float](repeating: 0, count: cout)
+            for t in terms { if let b = t.bias { for co in 0..<cout { bias[co] += b.data[co] } } }
+            for n in 0..<batch {
+                for co in 0..<cout {
+                    (y + n * outSize + co * pixels).update(repeating: bias[co], count: pixels)
+                }
+            }
+            for c in convs { c.forward(into: y) }
+        }
+
+        let inputs = terms.flatMap { [$0.input, $0.weight] + ($0.bias.map { [$0] } ?? []) }
+        return Tensor(shape: shape, data: out, inputs: inputs) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                let gy = pg.baseAddress!
+                for (t, c) in zip(terms, convs) {
+                    if let bias = t.bias, bias.requiresGrad {  // dBias = Σ over N, H, W
+                        bias.accumulateGrad { gb in
+                            for co in 0..<cout {
+                                var s: Float = 0
+                                for n in 0..<batch { s += ar_sum(gy + n * outSize + co * pixels, pixels) }
+                                gb[co] += s
+                            }
+                        }
+                    }
+                    c.backward(gy)
+                }
+            }
+        }
+    }
+}
+
+/// One convolution lowered to per-image matrix products over the kept taps.
+struct LoweredConvolution {
+    let term: ConvolutionTerm
+    let geometry: Conv2DGeometry
+    let lowering: Im2Col
+    /// The masked weight as the GEMM's left matrix [Cout, rows].
+    let wk: [Float]
+    /// True when the column matrix would be the input image itself (a 1×1 convolution
+    /// without padding): the products then read the input directly.
+    let direct: Bool
+
+    var cin: Int { geometry.inChannels }
+    var cout: Int { geometry.outChannels }
+    var khw: Int { geometry.kernelHeight * geometry.kernelWidth }
+
+    init(_ t: ConvolutionTerm) {
         let g: Conv2DGeometry
         do {
-            g = try Conv2DGeometry(input: shape, weight: weight.shape, bias: bias?.shape,
-                                   mask: mask?.shape, dilation: dilation, padding: padding)
+            g = try Conv2DGeometry(input: t.input.shape, weight: t.weight.shape, bias: t.bias?.shape,
+                                   mask: t.mask?.shape, dilation: t.dilation, padding: t.padding)
         } catch {
             preconditionFailure("\(error)")
         }
-        let x = self
+        term = t
+        geometry = g
         let cin = g.inChannels, cout = g.outChannels, khw = g.kernelHeight * g.kernelWidth
-        let maskData = mask?.data
-
+        let maskData = t.mask?.data
         // Taps that some (cout, cin) pair uses, in raster order.
-        let taps: [(ky: Int, kx: Int)] = (0..<khw).compactMap { t in
-            let used = maskData.map { m in (0..<(cout * cin)).contains { m[$0 * khw + t] != 0 } } ?? true
-            return used ? (t / g.kernelWidth, t % g.kernelWidth) : nil
+        let taps: [(ky: Int, kx: Int)] = (0..<khw).compactMap { k in
+            let used = maskData.map { m in (0..<(cout * cin)).contains { m[$0 * khw + k] != 0 } } ?? true
+            return used ? (k / g.kernelWidth, k % g.kernelWidth) : nil
         }
-        let lowering = Im2Col(geometry: g, taps: taps)
-        let rows = lowering.rows, pixels = lowering.pixels, batch = g.batch
-        let inSize = cin * g.height * g.width, outSize = cout * pixels
-
-        /// Weight index of (co, ci, kept tap t).
-        func weightIndex(_ co: Int, _ ci: Int, _ t: Int) -> Int {
-            (co * cin + ci) * khw + taps[t].ky * g.kernelWidth + taps[t].kx
-        }
-        // The masked weight as the GEMM's left matrix [Cout, rows].
-        let wk: [Float] = makeArray(cout * rows) { dst in
+        lowering = Im2Col(geometry: g, taps: taps)
+        direct = taps.count == 1 && lowering.isIdentity(taps[0])
+        let rows = lowering.rows, weight = t.weight.data
+        wk = makeArray(cout * rows) { dst in
             for co in 0..<cout {
                 for ci in 0..<cin {
-                    for t in 0..<taps.count {
-                        let i = weightIndex(co, ci, t)
+                    for (k, tap) in taps.enumerated() {
+                        let i = (co * cin + ci) * khw + tap.ky * g.kernelWidth + tap.kx
                         let m = maskData?[i] ?? 1
-                        dst[co * rows + ci * taps.count + t] = m == 0 ? 0 : weight.data[i] * m
+                        dst[co * rows + ci * taps.count + k] = m == 0 ? 0 : weight[i] * m
                     }
                 }
             }
         }
+    }
 
-        let out = makeArray(batch * outSize) { y in
-            for n in 0..<batch {
+    /// Weight index of (co, ci, kept tap k).
+    func weightIndex(_ co: Int, _ ci: Int, _ k: Int) -> Int {
+        let tap = lowering.taps[k]
+        return (co * cin + ci) * khw + tap.ky * geometry.kernelWidth + tap.kx
+    }
+
+    /// Adds this convolution (without bias) into the output `y` [N, Cout, outH, outW].
+    ///
+    /// One GEMM per image, straight into the NCHW output: [Cout, rows] · [rows, pixels].
+    /// One GEMM over the whole batch ([rows, N·pixels] columns, then a transpose) was 3.5×
+    /// slower at N = 64, C = 64, 28×28, 3×3 on one thread: its 115 MB column matrix does not
+    /// stay in cache. With several threads, each takes a share of the images.
+    func forward(into y: UnsafeMutablePointer<Float>) {
+        let rows = lowering.rows, pixels = lowering.pixels, batch = geometry.batch
+        let inSize = cin * geometry.height * geometry.width, outSize = cout * pixels
+        guard rows > 0, batch > 0 else { return }
+        term.input.data.withUnsafeBufferPointer { px in
+            wk.withUnsafeBufferPointer { pw in
+                parallelChunks(batch) { _, images in
+                    let cols = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels)
+                    defer { cols?.deallocate() }
+                    for n in images {
+                        let image = px.baseAddress! + n * inSize
+                        if let cols { lowering.gather(image, into: cols, ld: pixels) }
+                        Gemm.sgemm(m: cout, n: pixels, k: rows, a: pw.baseAddress!,
+                                   b: cols.map { UnsafePointer($0) } ?? image, beta: 1, c: y + n * outSize)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accumulates the input and weight gradients from the output gradient `gy`.
+    func backward(_ gy: UnsafePointer<Float>) {
+        let x = term.input, weight = term.weight
+        let rows = lowering.rows, pixels = lowering.pixels, batch = geometry.batch
+        let inSize = cin * geometry.height * geometry.width, outSize = cout * pixels
+        guard rows > 0, batch > 0, x.requiresGrad || weight.requiresGrad else { return }
+        let workers = min(Gemm.threads, batch)
+        // dW (before masking) in the GEMM layout [Cout, rows], one partial sum per thread.
+        var dwk = [Float](repeating: 0, count: weight.requiresGrad ? workers * cout * rows : 0)
+        x.data.withUnsafeBufferPointer { px in
+            wk.withUnsafeBufferPointer { pw in
+                dwk.withUnsafeMutableBufferPointer { pdw in
+                    func run(_ gx: UnsafeMutablePointer<Float>?, initialized: Bool) {
+                        parallelChunks(batch) { w, images in
+                            // Columns are recomputed per image rather than kept from the forward
+                            // pass: the tape then holds no N·rows·pixels buffer.
+                            let cols = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels)
+                            defer { cols?.deallocate() }
+                            let dw = weight.requiresGrad ? pdw.baseAddress! + w * cout * rows : nil
+                            for n in images {
+                                let gyn = gy + n * outSize, image = px.baseAddress! + n * inSize
+                                let colsOrImage = cols.map { UnsafePointer($0) } ?? image
+                                if let dw {  // dW += dOut · colsᵀ
+                                    if let cols { lowering.gather(image, into: cols, ld: pixels) }
+                                    Gemm.sgemm(transB: true, m: cout, n: rows, k: pixels, a: gyn, b: colsOrImage,
+                                               beta: n == images.lowerBound ? 0 : 1, c: dw)
+                                }
+                                guard let gx else { continue }
+                                if let cols {  // dIn += col2im(Wᵀ · dOut)
+                                    Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout,
+                                               a: pw.baseAddress!, b: gyn, c: cols)
+                                    lowering.scatterAdd(cols, ld: pixels, into: gx + n * inSize)
+                                } else {  // dIn += Wᵀ · dOut, in place
+                                    Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout, a: pw.baseAddress!,
+                                               b: gyn, beta: initialized ? 1 : 0, c: gx + n * inSize)
+                                }
+                            }
+                        }
+                    }
+                    if !x.requiresGrad {
+                        run(nil, initialized: true)
+                    } else if direct {
+                        x.accumulateGrad { gx, initialized in run(gx, initialized: initialized) }
+                    } else {
+                        x.accumulateGrad { gx in run(gx, initialized: true) }
+                    }
+                    for w in 1..<max(workers, 1) where weight.requiresGrad {
+                        for i in 0..<(cout * rows) { pdw[i] += pdw[w * cout * rows + i] }
+                    }
+                }
+            }
+        }
+        if weight.requiresGrad {  // masked: dropped taps and zero-mask entries get nothing
+            let maskData = term.mask?.data
+            weight.accumulateGrad { gw in
                 for co in 0..<cout {
-                    (y + n * outSize + co * pixels).update(repeating: bias?.data[co] ?? 0, count: pixels)
-                }
-            }
-            guard rows > 0, batch > 0 else { return }
-            x.data.withUnsafeBufferPointer { px in
-                wk.withUnsafeBufferPointer { pw in
-                    // One GEMM per image, straight into the NCHW output: [Cout, rows] · [rows, pixels].
-                    // One GEMM over the whole batch ([rows, N·pixels] columns, then a transpose)
-                    // was 3.5× slower at N = 64, C = 64, 28×28, 3×3 on one thread (223 vs 62 ms
-                    // forward): its 115 MB column matrix does not stay in cache.
-                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels)
-                    defer { cols.deallocate() }
-                    for n in 0..<batch {
-                        lowering.gather(px.baseAddress! + n * inSize, into: cols, ld: pixels)
-                        Gemm.sgemm(m: cout, n: pixels, k: rows, a: pw.baseAddress!, b: cols,
-                                   beta: 1, c: y + n * outSize)
-                    }
-                }
-            }
-        }
-
-        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Tensor(shape: g.outputShape, data: out, inputs: inputs) { result in
-            result.grad!.withUnsafeBufferPointer { pg in
-                let gy = pg.baseAddress!
-                if let bias, bias.requiresGrad {  // dBias = Σ over N, H, W
-                    bias.accumulateGrad { gb in
-                        for co in 0..<cout {
-                            var s: Float = 0
-                            for n in 0..<batch {
-                                let row = gy + n * outSize + co * pixels
-                                for p in 0..<pixels { s += row[p] }
-                            }
-                            gb[co] += s
-                        }
-                    }
-                }
-                guard rows > 0, batch > 0, x.requiresGrad || weight.requiresGrad else { return }
-                // dW (before masking) in the GEMM layout [Cout, rows].
-                var dwk = [Float](repeating: 0, count: weight.requiresGrad ? cout * rows : 0)
-                x.data.withUnsafeBufferPointer { px in
-                    wk.withUnsafeBufferPointer { pw in
-                        dwk.withUnsafeMutableBufferPointer { pdw in
-                            func run(_ gx: UnsafeMutablePointer<Float>?) {
-                                // Columns are recomputed per image rather than kept from the
-                                // forward pass: the tape then holds no N·rows·pixels buffer.
-                                let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels)
-                                defer { cols.deallocate() }
-                                for n in 0..<batch {
-                                    let gyn = gy + n * outSize
-                                    if weight.requiresGrad {  // dW += dOut · colsᵀ
-                                        lowering.gather(px.baseAddress! + n * inSize, into: cols, ld: pixels)
-                                        Gemm.sgemm(transB: true, m: cout, n: rows, k: pixels, a: gyn, b: cols,
-                                                   beta: 1, c: pdw.baseAddress!)
-                                    }
-                                    if let gx {  // dIn += col2im(Wᵀ · dOut)
-                                        Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout,
-                                                   a: pw.baseAddress!, b: gyn, c: cols)
-                                        lowering.scatterAdd(cols, ld: pixels, into: gx + n * inSize)
-                                    }
-                                }
-                            }
-                            if x.requiresGrad { x.accumulateGrad { run($0) } } else { run(nil) }
-                        }
-                    }
-                }
-                if weight.requiresGrad {  // masked: dropped taps and zero-mask entries get nothing
-                    weight.accumulateGrad { gw in
-                        for co in 0..<cout {
-                            for ci in 0..<cin {
-                                for t in 0..<taps.count {
-                                    let i = weightIndex(co, ci, t)
-                                    let m = maskData?[i] ?? 1
-                                    if m != 0 { gw[i] += dwk[co * rows + ci * taps.count + t] * m }
-                                }
-                            }
+                    for ci in 0..<cin {
+                        for k in 0..<lowering.taps.count {
+                            let i = weightIndex(co, ci, k)
+                            let m = maskData?[i] ?? 1
+                            if m != 0 { gw[i] += dwk[co * rows + ci * lowering.taps.count + k] * m }
                         }
                     }
                 }

@@ -7,7 +7,7 @@ import CKernels
 /// misdetects some CPUs and runs a generic kernel several times slower.
 public enum Gemm {
     /// Floating-point operations issued so far (2·m·n·k per product), for benchmarks.
-    nonisolated(unsafe) public static var flops = 0
+    public static var flops: Int { Int(ar_flops()) }
 
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
     /// op(A) is M×K, op(B) is K×N, C is M×N; all row-major with tight leading dimensions.
@@ -16,7 +16,7 @@ public enum Gemm {
                              alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>) {
         if m == 0 || n == 0 { return }
-        flops &+= 2 * m * n * k
+        ar_add_flops(Int64(2 * m * n * k))
         let lda = transA ? m : k, ldb = transB ? k : n
         let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k),
                                 alpha, a, Int64(max(lda, 1)), b, Int64(max(ldb, 1)),
@@ -24,7 +24,15 @@ public enum Gemm {
         precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue)")
     }
 
-    /// Limits the threads oneDNN uses (OpenMP); returns false if that runtime is absent.
+    /// Threads the engine uses: inside each oneDNN product (OpenMP), or across images in
+    /// the convolutions, which run one single-threaded product per image on each thread.
+    nonisolated(unsafe) public private(set) static var threads = 1
+
+    /// Limits the threads oneDNN uses (OpenMP) and the engine's own parallel loops; returns
+    /// false if the OpenMP runtime is absent.
     @discardableResult
-    public static func setThreads(_ n: Int) -> Bool { ar_set_threads(Int32(n)) != 0 }
+    public static func setThreads(_ n: Int) -> Bool {
+        threads = max(1, n)
+        return ar_set_threads(Int32(threads)) != 0
+    }
 }

@@ -21,6 +21,14 @@ struct Im2Col {
         return (dy, dx, lo, max(lo, min(ow, g.width - dx)))
     }
 
+    /// Whether `tap` alone reads the input unshifted over an output of the input's size, so
+    /// that its column matrix is the image itself.
+    func isIdentity(_ tap: (ky: Int, kx: Int)) -> Bool {
+        let g = geometry
+        return tap.ky * g.dilationY == g.padTop && tap.kx * g.dilationX == g.padLeft
+            && g.outHeight == g.height && g.outWidth == g.width
+    }
+
     /// Writes the column matrix of `image` [Cin, H, W] into `cols` (rows × pixels, row stride `ld`).
     func gather(_ image: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, ld: Int) {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth

@@ -29,16 +29,41 @@ void ar_sigmoid(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + ar_expf(-x[i]));
 }
 
+// tanh(v) = sign(v) (1 − e^{−2|v|}) / (1 + e^{−2|v|}).
+static inline float ar_tanhf(float v) {
+    float a = fabsf(v);
+    float e = ar_expf(-2.0f * a);
+    float t = (1.0f - e) / (1.0f + e);
+    // Near zero the quotient cancels; the odd Taylor series is exact to float there.
+    float a2 = a * a;
+    float s = a * (1.0f + a2 * (-0.333333333f + a2 * (0.133333333f + a2 * -0.053968254f)));
+    t = a < 0.125f ? s : t;
+    return copysignf(t, v);
+}
+
 void ar_tanh(const float *x, float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i], a = fabsf(v);
-        float e = ar_expf(-2.0f * a);
-        float t = (1.0f - e) / (1.0f + e);
-        // Near zero the quotient cancels; the odd Taylor series is exact to float there.
-        float a2 = a * a;
-        float s = a * (1.0f + a2 * (-0.333333333f + a2 * (0.133333333f + a2 * -0.053968254f)));
-        t = a < 0.125f ? s : t;
-        y[i] = copysignf(t, v);
+    for (size_t i = 0; i < n; i++) y[i] = ar_tanhf(x[i]);
+}
+
+void ar_gate_forward(const float *x, float *y, size_t groups, size_t inner) {
+    for (size_t g = 0; g < groups; g++) {
+        const float *a = x + 2 * g * inner, *b = a + inner;
+        float *out = y + g * inner;
+        for (size_t j = 0; j < inner; j++) out[j] = ar_tanhf(a[j]) / (1.0f + ar_expf(-b[j]));
+    }
+}
+
+void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
+                      int accumulate) {
+    for (size_t g = 0; g < groups; g++) {
+        const float *a = x + 2 * g * inner, *b = a + inner, *dy = gy + g * inner;
+        float *da = dx + 2 * g * inner, *db = da + inner;
+        for (size_t j = 0; j < inner; j++) {
+            float t = ar_tanhf(a[j]), s = 1.0f / (1.0f + ar_expf(-b[j]));
+            float ga = dy[j] * s * (1.0f - t * t), gb = dy[j] * t * s * (1.0f - s);
+            da[j] = accumulate ? da[j] + ga : ga;
+            db[j] = accumulate ? db[j] + gb : gb;
+        }
     }
 }
 
@@ -100,4 +125,16 @@ int ar_set_threads(int n) {
     if (!omp_set_num_threads) return 0;
     omp_set_num_threads(n);
     return 1;
+}
+
+float ar_sum(const float *x, size_t n) {
+    // Eight independent partial sums: the loop vectorises without reassociation flags.
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += x[i + k];
+    float s = 0;
+    for (; i < n; i++) s += x[i];
+    for (int k = 0; k < 8; k++) s += acc[k];
+    return s;
 }

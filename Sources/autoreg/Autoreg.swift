@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoregTensor
 import Foundation
 
 @main
@@ -16,6 +17,7 @@ struct Autoreg: ParsableCommand {
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)  // keep results and progress in order when piped
         useSharedDataBesideCheckout()
+        Allocator.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()

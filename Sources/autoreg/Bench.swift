@@ -6,8 +6,14 @@ import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure throughput: matrix products, training and evaluation.",
-        subcommands: [GemmBench.self, ModelBench.self])
+        abstract: "Measure throughput: training, evaluation, sampling and matrix products.",
+        discussion: """
+        Every figure is measured on random images after warm-up steps; rates are the median \
+        and range over the timed steps, with the matrix products' GFLOP/s as a fraction of the \
+        machine's sgemm peak measured in the same run. --json prints one JSON line instead \
+        (benchmarks/compare.py reads it).
+        """,
+        subcommands: [TrainBench.self, EvalBench.self, ModelBench.self, GemmBench.self])
 }
 
 /// Peak resident memory of this process so far, in MiB.
@@ -80,55 +86,3 @@ struct GemmBench: ParsableCommand {
     }
 }
 
-struct ModelBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "model",
-        abstract: "Training and evaluation images/s of a model on random binary 28x28 images.",
-        discussion: "Reports the median and range over the timed steps, the GEMM GFLOP/s achieved inside them, the machine's sgemm peak measured in the same run, and peak resident memory.")
-    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelKind = .made
-    @Option(help: "Hidden sizes, comma-separated.") var hidden: String?
-    @Option(help: "Minibatch size.") var batch: Int = 100
-    @Option(help: "Timed steps after warm-up.") var steps: Int = 20
-    @Option(help: "Warm-up steps.") var warmup: Int = 3
-    @Option(help: "Pixel levels: 2 or 256 (made).") var levels: Int = 2
-    @OptionGroup var compute: ComputeOptions
-
-    func run() throws {
-        try compute.apply()
-        let config = ModelConfig(kind: model, height: 28, width: 28, levels: levels,
-                                 hidden: try hidden.map { try parseSizes($0, option: "--hidden") })
-        let m = try makeModel(config)
-        var rng = RandomGenerator(seed: 1)
-        let d = config.dimension
-        let x = Tensor(shape: [batch, d], data: (0..<(batch * d)).map { _ in
-            levels == 2 ? (rng.uniform() < 0.2 ? 1 : 0) : Float(rng.int(below: levels)) })
-        let params = m.parameters.map(\.tensor)
-        let adam = Adam()
-        func timed(_ body: () -> Void) -> (seconds: Double, flops: Int) {
-            let f0 = Gemm.flops
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            return (Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9, Gemm.flops - f0)
-        }
-        func trainStep() {
-            let loss = m.loss(x)
-            loss.backward()
-            adam.step(params)
-            m.zeroGrad()
-        }
-        for _ in 0..<warmup { trainStep() }
-        let train = (0..<steps).map { _ in timed(trainStep) }
-        for _ in 0..<warmup { _ = withoutGrad { m.nll(x) } }
-        let eval = (0..<steps).map { _ in timed { _ = withoutGrad { m.nll(x) } } }
-        let peak = measureSgemmPeak()
-        print("\(model) \(config.hidden) levels \(levels), batch \(batch), threads \(compute.threads), \(m.parameterCount) parameters")
-        for (label, runs) in [("train", train), ("eval", eval)] {
-            let rates = summarize(runs.map { Double(batch) / $0.seconds })
-            let secs = runs.map(\.seconds).reduce(0, +), flops = runs.map(\.flops).reduce(0, +)
-            let gflops = Double(flops) / secs / 1e9
-            print(String(format: "%@  %8.0f img/s (min %.0f, max %.0f)  gemm %.1f GFLOP/s = %.0f%% of sgemm peak %.1f",
-                         label, rates.median, rates.min, rates.max, gflops, 100 * gflops / peak, peak))
-        }
-        print(String(format: "peak resident memory %.0f MiB", peakResidentMiB()))
-    }
-}

@@ -15,8 +15,20 @@ void ar_exp(const float *x, float *y, size_t n);
 void ar_sigmoid(const float *x, float *y, size_t n);
 /// y = tanh(x).
 void ar_tanh(const float *x, float *y, size_t n);
+/// Gated activation over `groups` consecutive blocks of 2·inner values [a | b]:
+/// y[g·inner + j] = tanh(a_j) · sigmoid(b_j) (van den Oord et al. 2016).
+void ar_gate_forward(const float *x, float *y, size_t groups, size_t inner);
+/// Vector-Jacobian product of ar_gate_forward (tanh and sigmoid recomputed from x):
+/// da = gy · σ(b) · (1 − tanh²(a)), db = gy · tanh(a) · σ(b) · (1 − σ(b)); written into dx
+/// (same layout as x), or added to it when `accumulate` is non-zero.
+void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
+                      int accumulate);
+
 /// y = log(1 + exp(x)), stable for large |x|.
 void ar_softplus(const float *x, float *y, size_t n);
+
+/// Σ x[i], with eight interleaved partial sums.
+float ar_sum(const float *x, size_t n);
 
 /// Bernoulli negative log-likelihood from logits, elementwise:
 /// out = max(l, 0) - t * l + log(1 + exp(-|l|)).
@@ -46,6 +58,16 @@ void ar_nade_backward(const float *x, const float *W, const float *V, const floa
 /// where step = lr / (1 − b1^t) and c2 = 1 − b2^t are the bias corrections.
 void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step, float b1,
              float b2, float eps, float wd, float c2);
+
+/// Keeps freed memory in the process for reuse: large blocks come from the heap instead of
+/// fresh mmap'd pages (which the kernel must zero on first touch) and the heap is not trimmed.
+/// Training allocates and frees the same large activation buffers every step.
+void ar_tune_allocator(void);
+
+/// A process-wide counter of floating-point operations issued to matrix products, safe to
+/// update from several threads.
+void ar_add_flops(long long n);
+long long ar_flops(void);
 
 /// Sets the number of OpenMP threads used by oneDNN; returns 0 if the runtime is absent.
 int ar_set_threads(int n);

@@ -1,0 +1,152 @@
+import AutoregTensor
+import AutoregTestSupport
+import XCTest
+
+/// The fused ops must equal the compositions they replace, value for value and gradient for
+/// gradient, and the image-parallel paths must equal the serial ones.
+final class GatedActivationTests: XCTestCase {
+    /// tanh(first half) ⊙ σ(second half) along `axis`, by slices and the unfused ops.
+    private func reference(_ x: Tensor, axis: Int) -> Tensor {
+        let n = x.shape[axis] / 2
+        return x.slice(axis: axis, start: 0, length: n).tanh() * x.slice(axis: axis, start: n, length: n).sigmoid()
+    }
+
+    func testValuesMatchTanhTimesSigmoid() {
+        for (shape, axis) in [([2, 6, 3, 4], 1), ([4, 3], 0), ([2, 3, 8], 2), ([3, 4, 2, 6], 3)] {
+            let x = uniformTensor(shape, -4, 4, seed: 10)
+            let y = x.gated(axis: axis), r = reference(x, axis: axis)
+            XCTAssertEqual(y.shape, r.shape, "\(shape) axis \(axis)")
+            for (a, b) in zip(y.data, r.data) { XCTAssertEqual(a, b, accuracy: 2e-6, "\(shape) axis \(axis)") }
+        }
+    }
+
+    func testGradients() {
+        for (shape, axis) in [([2, 4, 3, 3], 1), ([6, 2], 0), ([2, 3, 4], 2)] {
+            let x = uniformTensor(shape, -2, 2, seed: 20)
+            assertGradients(wrt: [x], "gated \(shape) axis \(axis)") { x.gated(axis: axis) }
+        }
+    }
+
+    func testGradientAccumulatesWithOtherUses() {
+        // x feeds the gate and a product: the second pullback must add to the first.
+        let x = uniformTensor([2, 4, 2, 2], -2, 2, seed: 30)
+        assertGradients(wrt: [x], "gated plus another use") {
+            x.gated() * x.slice(axis: 1, start: 0, length: 2)
+        }
+    }
+
+    func testTwoThreadsGiveTheSameValuesAndGradients() {
+        let x = uniformTensor([5, 8, 3, 3], -3, 3, seed: 40)
+        var results: [([Float], [Float])] = []
+        for threads in [1, 2] {
+            Gemm.setThreads(threads)
+            x.grad = nil
+            let y = x.gated()
+            y.backward(seed: (0..<y.count).map { Float($0 % 7) - 3 })
+            results.append((y.data, x.grad!))
+        }
+        Gemm.setThreads(1)
+        XCTAssertEqual(results[0].0, results[1].0)
+        XCTAssertEqual(results[0].1, results[1].1)
+    }
+}
+
+final class SumOfConvolutionsTests: XCTestCase {
+    override func tearDown() { Gemm.setThreads(1) }
+
+    /// A horizontal-stack-like pair: a dilated 1×3 masked convolution of `h` plus a 1×1 of `v`.
+    private func operands(seed: UInt64) -> (h: Tensor, v: Tensor, wh: Tensor, bh: Tensor, mh: Tensor,
+                                            wv: Tensor, bv: Tensor) {
+        let h = uniformTensor([3, 2, 4, 5], seed: seed), v = uniformTensor([3, 4, 4, 5], seed: seed + 1)
+        let wh = uniformTensor([3, 2, 1, 3], seed: seed + 2), bh = uniformTensor([3], seed: seed + 3)
+        let mask = (0..<18).map { i -> Float in i % 3 == 2 ? 0 : 1 }  // drop the right tap
+        let wv = uniformTensor([3, 4, 1, 1], seed: seed + 4), bv = uniformTensor([3], seed: seed + 5)
+        return (h, v, wh, bh, Tensor(shape: [3, 2, 1, 3], data: mask), wv, bv)
+    }
+
+    private func terms(_ o: (h: Tensor, v: Tensor, wh: Tensor, bh: Tensor, mh: Tensor, wv: Tensor, bv: Tensor))
+        -> [ConvolutionTerm] {
+        [ConvolutionTerm(input: o.h, weight: o.wh, bias: o.bh, mask: o.mh, dilation: (1, 2)),
+         ConvolutionTerm(input: o.v, weight: o.wv, bias: o.bv)]
+    }
+
+    func testEqualsTheSumOfSeparateConvolutions() {
+        let o = operands(seed: 50)
+        let fused = Tensor.sumOfConvolutions(terms(o))
+        let separate = o.h.conv2d(weight: o.wh, bias: o.bh, mask: o.mh, dilation: (1, 2))
+            + o.v.conv2d(weight: o.wv, bias: o.bv)
+        XCTAssertEqual(fused.shape, separate.shape)
+        for (a, b) in zip(fused.data, separate.data) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    func testGradientsOfEveryOperand() {
+        let o = operands(seed: 60)
+        assertGradients(wrt: [o.h, o.v, o.wh, o.bh, o.wv, o.bv], "sum of convolutions") {
+            Tensor.sumOfConvolutions(terms(o))
+        }
+    }
+
+    func testSameInputInBothTerms() {
+        // Both terms read x: their input gradients must add up.
+        let x = uniformTensor([2, 2, 3, 3], seed: 70)
+        let w1 = uniformTensor([2, 2, 3, 3], seed: 71), w2 = uniformTensor([2, 2, 1, 1], seed: 72)
+        assertGradients(wrt: [x, w1, w2], "shared input") {
+            Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w1, bias: nil),
+                                      ConvolutionTerm(input: x, weight: w2, bias: nil)])
+        }
+    }
+
+    func testTwoThreadsMatchOneThread() {
+        // Images are split between threads; the weight gradient is summed over the threads.
+        var outputs: [[Float]] = [], grads: [[[Float]]] = []
+        for threads in [1, 2] {
+            Gemm.setThreads(threads)
+            let o = operands(seed: 80)
+            let y = Tensor.sumOfConvolutions(terms(o))
+            y.backward(seed: (0..<y.count).map { Float($0 % 5) - 2 })
+            outputs.append(y.data)
+            grads.append([o.h, o.v, o.wh, o.bh, o.wv, o.bv].map { $0.grad! })
+        }
+        XCTAssertEqual(outputs[0], outputs[1], "forward: every image's product is the same")
+        for (g1, g2) in zip(grads[0], grads[1]) {
+            for (a, b) in zip(g1, g2) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(a))) }
+        }
+    }
+}
+
+final class BroadcastLayoutTests: XCTestCase {
+    /// a + b by explicit index arithmetic over the broadcast shape.
+    private func naiveAdd(_ a: Tensor, _ b: Tensor) -> [Float] {
+        let rank = max(a.rank, b.rank)
+        let sa = [Int](repeating: 1, count: rank - a.rank) + a.shape
+        let sb = [Int](repeating: 1, count: rank - b.rank) + b.shape
+        let out = (0..<rank).map { max(sa[$0], sb[$0]) }
+        var result: [Float] = []
+        for flat in 0..<out.reduce(1, *) {
+            var rest = flat, ia = 0, ib = 0, mulA = 1, mulB = 1
+            for d in stride(from: rank - 1, through: 0, by: -1) {
+                let i = rest % out[d]
+                rest /= out[d]
+                ia += (sa[d] == 1 ? 0 : i) * mulA
+                ib += (sb[d] == 1 ? 0 : i) * mulB
+                mulA *= sa[d]
+                mulB *= sb[d]
+            }
+            result.append(a.data[ia] + b.data[ib])
+        }
+        return result
+    }
+
+    func testMergedDimensionsKeepValuesAndGradients() {
+        let pairs: [([Int], [Int])] = [
+            ([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [3, 1]), ([2, 1, 4], [1, 3, 1]), ([4], [2, 3, 4]),
+            ([2, 3, 1, 5], [1, 3, 2, 1]), ([2, 3, 4, 5], [2, 3, 1, 1]), ([1, 1, 3], [2, 2, 1]), ([], [2, 3]),
+        ]
+        for (k, (sa, sb)) in pairs.enumerated() {
+            let a = uniformTensor(sa, seed: 90 + UInt64(k)), b = uniformTensor(sb, seed: 190 + UInt64(k))
+            XCTAssertEqual((a + b).data, naiveAdd(a, b), "\(sa) + \(sb)")
+            assertGradients(wrt: [a, b], "\(sa) * \(sb)") { a * b }
+            assertGradients(wrt: [a, b], "\(sa) - \(sb)") { a - b }
+        }
+    }
+}
