@@ -1,3 +1,5 @@
+import CKernels
+
 /// The layout of a binary elementwise op under NumPy broadcasting: the output shape and,
 /// for each operand, its stride in every output dimension (0 where it is broadcast).
 struct BroadcastPlan {
@@ -94,6 +96,14 @@ extension Tensor {
                 makeArray(plan.count) { y in
                     let x1 = pa.baseAddress!, x2 = pb.baseAddress!
                     plan.forEachRun { o, ia, ib, sa, sb, n in
+                        if sa == 1 && sb == 1 {  // contiguous operands: vectorised kernels
+                            switch op {
+                            case .add: ar_add(x1 + ia, x2 + ib, y + o, n)
+                            case .sub: ar_sub(x1 + ia, x2 + ib, y + o, n)
+                            case .mul: ar_mul(x1 + ia, x2 + ib, y + o, n)
+                            }
+                            return
+                        }
                         switch op {
                         case .add: for k in 0..<n { y[o + k] = x1[ia + k * sa] + x2[ib + k * sb] }
                         case .sub: for k in 0..<n { y[o + k] = x1[ia + k * sa] - x2[ib + k * sb] }
@@ -114,7 +124,13 @@ extension Tensor {
                         a.accumulateGrad { ga in
                             let x2 = pb.baseAddress!
                             plan.forEachRun { o, ia, ib, sa, sb, n in
-                                if op == .mul {
+                                if sa == 1 && sb == 1 {
+                                    if op == .mul {
+                                        ar_accumulate_product(g + o, x2 + ib, ga + ia, n)
+                                    } else {
+                                        ar_accumulate(g + o, ga + ia, n)
+                                    }
+                                } else if op == .mul {
                                     for k in 0..<n { ga[ia + k * sa] += g[o + k] * x2[ib + k * sb] }
                                 } else {
                                     for k in 0..<n { ga[ia + k * sa] += g[o + k] }

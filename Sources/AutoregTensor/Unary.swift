@@ -40,8 +40,16 @@ extension Tensor {
 
     /// max(x, 0).
     public func relu() -> Tensor {
-        unary({ x, y, n in for i in 0..<n { y[i] = max(x[i], 0) } }) { x, _, g, gx, n in
-            for i in 0..<n where x[i] > 0 { gx[i] += g[i] }
+        let x = self
+        let out = data.withUnsafeBufferPointer { px in makeArray(count) { ar_relu(px.baseAddress!, $0, count) } }
+        return Tensor(shape: shape, data: out, inputs: [x]) { result in
+            x.data.withUnsafeBufferPointer { px in
+                result.grad!.withUnsafeBufferPointer { g in
+                    x.accumulateGrad { gx, initialized in
+                        ar_relu_backward(px.baseAddress!, g.baseAddress!, gx, x.count, initialized ? 1 : 0)
+                    }
+                }
+            }
         }
     }
 
@@ -50,9 +58,7 @@ extension Tensor {
         unary({ x, y, n in
             ar_exp(x, y, n)
             for i in 0..<n { y[i] = x[i] > 0 ? x[i] : alpha * (y[i] - 1) }
-        }) { x, y, g, gx, n in
-            for i in 0..<n { gx[i] += g[i] * (x[i] > 0 ? 1 : y[i] + alpha) }
-        }
+        }) { x, y, g, gx, n in ar_elu_backward(x, y, g, gx, alpha, n, 1) }
     }
 
     /// log(1 + e^x), stable for large |x|.

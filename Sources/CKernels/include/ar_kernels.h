@@ -27,6 +27,21 @@ void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups,
 /// y = log(1 + exp(x)), stable for large |x|.
 void ar_softplus(const float *x, float *y, size_t n);
 
+/// y = max(x, 0).
+void ar_relu(const float *x, float *y, size_t n);
+/// gx (+)= g where x > 0 (added when `accumulate` is non-zero, else written).
+void ar_relu_backward(const float *x, const float *g, float *gx, size_t n, int accumulate);
+/// gx (+)= g · (1 if x > 0 else y + alpha), the ELU derivative from its input x and output y.
+void ar_elu_backward(const float *x, const float *y, const float *g, float *gx, float alpha, size_t n,
+                     int accumulate);
+/// y = a + b, a − b, a · b elementwise (y may not alias a or b).
+void ar_add(const float *a, const float *b, float *y, size_t n);
+void ar_sub(const float *a, const float *b, float *y, size_t n);
+void ar_mul(const float *a, const float *b, float *y, size_t n);
+/// gx += g, and gx += g · b.
+void ar_accumulate(const float *g, float *gx, size_t n);
+void ar_accumulate_product(const float *g, const float *b, float *gx, size_t n);
+
 /// Σ x[i], with eight interleaved partial sums.
 float ar_sum(const float *x, size_t n);
 

@@ -1,0 +1,44 @@
+// Elementwise loops on non-aliasing arrays (restrict), so that they vectorise: Swift cannot
+// prove its pointers distinct and keeps such loops scalar.
+#include "ar_kernels.h"
+
+void ar_relu(const float *restrict x, float *restrict y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void ar_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n,
+                      int accumulate) {
+    if (accumulate) {
+        for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0 ? g[i] : 0;
+    } else {
+        for (size_t i = 0; i < n; i++) gx[i] = x[i] > 0 ? g[i] : 0;
+    }
+}
+
+void ar_elu_backward(const float *restrict x, const float *restrict y, const float *restrict g,
+                     float *restrict gx, float alpha, size_t n, int accumulate) {
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] * (x[i] > 0 ? 1.0f : y[i] + alpha);
+        gx[i] = accumulate ? gx[i] + d : d;
+    }
+}
+
+void ar_add(const float *restrict a, const float *restrict b, float *restrict y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void ar_sub(const float *restrict a, const float *restrict b, float *restrict y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = a[i] - b[i];
+}
+
+void ar_mul(const float *restrict a, const float *restrict b, float *restrict y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = a[i] * b[i];
+}
+
+void ar_accumulate(const float *restrict g, float *restrict gx, size_t n) {
+    for (size_t i = 0; i < n; i++) gx[i] += g[i];
+}
+
+void ar_accumulate_product(const float *restrict g, const float *restrict b, float *restrict gx, size_t n) {
+    for (size_t i = 0; i < n; i++) gx[i] += g[i] * b[i];
+}
