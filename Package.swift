@@ -52,7 +52,7 @@ let package = Package(
                     dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregTestSupport"]),
         .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
-        .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData"]),
+        .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoregData
+import AutoregImaging
 import AutoregModels
 import AutoregTraining
 import Foundation
@@ -7,7 +8,11 @@ import Foundation
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Report a checkpoint's negative log-likelihood on a data split.",
-        discussion: "Prints the mean NLL in nats per image and in bits per dimension.")
+        discussion: """
+        Prints the mean NLL in nats per image and in bits per dimension. With --per-pixel, \
+        writes the map of -log p(x_i | x_<i) for every pixel of one image (where the model is \
+        surprised) beside the image, and prints its total, the image's NLL.
+        """)
 
     @Option(help: "Checkpoint file.") var checkpoint: String
     @Option(help: "Split: train, valid or test.") var split: String = "test"
@@ -17,12 +22,22 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also evaluate the training split and print the train/test gap.") var gap = false
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Option(help: "Images per batch.") var batchSize: Int = 500
+    @Flag(help: "Map -log p(x_i | x_<i) over the pixels of one image (--index) into a PNG (--out).")
+    var perPixel = false
+    @Option(help: "--per-pixel: index of the image in the split (default 0).") var index: Int?
+    @Option(help: "--per-pixel: output PNG (default per-pixel-nll.png).") var out: String?
+    @Option(help: "--per-pixel: enlarge each pixel this many times.") var scale: Int = 8
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
         if let m = masks, m < 1 { throw ValidationError("--masks must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if !perPixel && (index != nil || out != nil) { throw ValidationError("--index and --out go with --per-pixel") }
+        if perPixel && gap { throw ValidationError("--gap does not go with --per-pixel") }
+        if let i = index, i < 0 { throw ValidationError("--index must not be negative, got \(i)") }
+        if let o = out, !o.hasSuffix(".png") { throw ValidationError("--out must name a .png file, got '\(o)'") }
+        if scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
     }
 
     func run() throws {
@@ -31,6 +46,10 @@ struct Eval: ParsableCommand {
         let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory
         let k = (model as? MADE).map { _ in masks ?? model.config.masks }
+        if perPixel {
+            let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: model.config.levels)
+            return try writePerPixelMap(model, d)
+        }
         func report(_ s: Split) throws -> EvaluationResult {
             let d = try loadSplit(name, split: s, dataDirectory: dir, levels: model.config.levels, limit: limit)
             let r = Evaluator.evaluate(model, d, batchSize: batchSize, masks: k)
@@ -44,5 +63,39 @@ struct Eval: ParsableCommand {
             let tr = try report(.train)
             print(String(format: "gap (%@ - train) %.2f nats/image", split, main.natsPerImage - tr.natsPerImage))
         }
+    }
+
+    /// --per-pixel: prints image `index`'s NLL and its largest terms, writes the map.
+    func writePerPixelMap(_ model: any AutoregressiveModel, _ data: ImageDataset) throws {
+        let i = index ?? 0, path = out ?? "per-pixel-nll.png", c = model.config
+        guard i < data.count else {
+            throw TrainingError(description: "--index \(i) is outside the \(split) split of \(data.name) (\(data.count) images, 0...\(data.count - 1))")
+        }
+        let terms = try perPixelNLL(model, data, index: i)
+        let total = terms.reduce(0.0) { $0 + Double($1) }
+        let image = data.subset([i])
+        let single = Evaluator.perImageNLL(model, image)[0]  // MADE: the active mask, as the terms
+        let label = data.labels.map { " (label \($0[i]))" } ?? ""
+        print(String(format: "%@ image %d of %@%@: NLL %.2f nats = sum of %d per-pixel terms (model NLL of the image %.2f nats)",
+                     split, i, data.name, label, total, terms.count, single))
+        if let made = model as? MADE, c.masks > 1 {
+            let ensemble = Evaluator.perImageNLL(model, image, masks: masks ?? c.masks)[0]
+            print(String(format: "note: the terms are mask %d's; the %d-mask ensemble gives %.2f nats", made.activeMask,
+                         masks ?? c.masks, ensemble))
+        }
+        // One value per pixel (colour channels summed).
+        var field = [Float](repeating: 0, count: c.height * c.width)
+        for (j, v) in terms.enumerated() { field[j / c.channels] += v }
+        let top = field.indices.sorted { field[$0] > field[$1] }.prefix(5)
+        print("most surprising pixels: " + top.map { String(format: "(%d,%d) %.2f", $0 / c.width, $0 % c.width, field[$0]) }
+            .joined(separator: ", ") + " nats")
+        let high = max(field.max() ?? 1, 1e-6)
+        let heat = HeatMap.render(field, height: c.height, width: c.width, range: 0...high, colormap: .inferno, scale: scale)
+        let picture = RasterImage(width: c.width, height: c.height, channels: c.channels,
+                                  pixels: expandLevels(Array(data.image(i)), levels: data.levels)).upscaled(by: scale)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try PNG.write(picture.beside(heat, gap: 2 * scale), to: path)
+        print(String(format: "wrote %@ (left: the image; right: -log p(x_i | x_<i) per pixel, inferno, 0 to %.2f nats)", path, high))
     }
 }

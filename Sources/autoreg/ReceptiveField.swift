@@ -1,0 +1,126 @@
+import ArgumentParser
+import AutoregImaging
+import AutoregModels
+import AutoregTraining
+import Foundation
+
+extension ReceptiveFieldInput: ExpressibleByArgument {}
+
+struct ReceptiveFieldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receptive-field",
+        abstract: "Draw which input pixels one output position of a model depends on.",
+        discussion: """
+        Back-propagates a random combination of the logits at --pixel to every input pixel and \
+        writes |gradient| as a heat map (log-scaled; viridis). Red: the chosen pixel; white: \
+        earlier pixels the ordering allows but whose gradient is exactly zero (the blind spot, \
+        or out of reach of a shallow network); grey: later pixels. The receptive field is a \
+        property of the architecture, so an untrained --model shows it as well as a checkpoint. Example:
+          autoreg receptive-field --model pixelcnn --layers 8 --pixel 14,14 --out pixelcnn.png
+        """)
+
+    @Option(help: "Checkpoint file (its trained weights), or use --model.") var checkpoint: String?
+    @Option(help: "A freshly initialised model instead of a checkpoint.") var model: ModelKind?
+    @Option(help: "--model: image height.") var height: Int = 28
+    @Option(help: "--model: image width.") var width: Int = 28
+    @Option(help: "--model: pixel levels, 2 (Bernoulli) or 256 (categorical).") var levels: Int = 2
+    @Option(help: "--model: hidden layer sizes, comma-separated (nade, made).") var hidden: String?
+    @Option(help: "--model: feature maps per layer (pixelcnn, gated-pixelcnn). Default 64.") var channels: Int?
+    @Option(help: "--model: residual (pixelcnn) or gated (gated-pixelcnn) blocks.") var layers: Int?
+    @Option(help: "--model: odd kernel size of the blocks (pixelcnn, gated-pixelcnn).") var kernel: Int?
+    @Option(help: "--model: odd size of pixelcnn's first, mask-A kernel.") var firstKernel: Int?
+    @Option(help: "--model: one dilation per block, comma-separated.") var dilations: String?
+    @Option(help: "--model: pixel ordering, natural or random (fvsbn, nade, made).") var ordering: PixelOrdering = .natural
+    @Option(help: "Output position as ROW,COL (0-based).") var pixel: String
+    @Option(help: "Input image: random (several seeded random images), zeros (black) or grey (mid-range).")
+    var input: ReceptiveFieldInput = .random
+    @Option(help: "--input random: number of random images whose dependences are combined.") var samples: Int = 4
+    @Option(help: "Random seed (the --model's weights, the random input, the logits' weights).") var seed: UInt64 = 0
+    @Option(help: "Output PNG.") var out: String = "receptive-field.png"
+    @Option(help: "Enlarge each pixel this many times.") var scale: Int = 8
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        if (checkpoint == nil) == (model == nil) {
+            throw ValidationError("give either --checkpoint PATH or --model NAME (one of them)")
+        }
+        if checkpoint != nil {
+            let used = [("--hidden", hidden != nil), ("--channels", channels != nil), ("--layers", layers != nil),
+                        ("--kernel", kernel != nil), ("--first-kernel", firstKernel != nil),
+                        ("--dilations", dilations != nil)].filter(\.1).map(\.0)
+            if !used.isEmpty {
+                throw ValidationError("\(used.joined(separator: ", ")) describe a --model; a --checkpoint brings its own")
+            }
+        }
+        if height < 1 || width < 1 { throw ValidationError("--height and --width must be at least 1") }
+        if levels != 2 && levels != 256 { throw ValidationError("--levels must be 2 or 256, got \(levels)") }
+        _ = try parsePixel()
+        if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples)") }
+        if scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
+        if !out.hasSuffix(".png") { throw ValidationError("--out must name a .png file, got '\(out)'") }
+    }
+
+    func parsePixel() throws -> (row: Int, column: Int) {
+        let parts = pixel.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let row = parts[0], let column = parts[1], row >= 0, column >= 0 else {
+            throw ValidationError("--pixel expects ROW,COL (two non-negative integers), got '\(pixel)'")
+        }
+        return (row, column)
+    }
+
+    func makeNetwork() throws -> any AutoregressiveModel {
+        if let checkpoint { return try loadModel(checkpoint).0 }
+        let kind = model!
+        let dilationList = try dilations.map { try parseSizes($0, option: "--dilations") }
+        let config = ModelConfig(kind: kind, height: height, width: width, levels: levels,
+                                 hidden: try hidden.map { try parseSizes($0, option: "--hidden") },
+                                 ordering: ordering, seed: seed, hiddenChannels: channels,
+                                 layers: layers ?? dilationList?.count, kernelSize: kernel,
+                                 firstKernelSize: firstKernel, dilations: dilationList)
+        return try makeModel(config)
+    }
+
+    func run() throws {
+        try compute.apply()
+        let network = try makeNetwork()
+        let c = network.config
+        let (row, column) = try parsePixel()
+        guard row < c.height && column < c.width else {
+            throw ModelError(description: "--pixel \(row),\(column) is outside the \(c.height)x\(c.width) image "
+                + "(rows 0...\(c.height - 1), columns 0...\(c.width - 1))")
+        }
+        let field = try receptiveField(of: network, row: row, column: column, input: input,
+                                       samples: samples, seed: seed)
+        let image = ReceptiveFieldImage.render(field.pixelGradient, height: c.height, width: c.width,
+                                               row: row, column: column, allowed: field.allowed, scale: scale)
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try PNG.write(image, to: out)
+
+        let allowed = field.allowed.filter { $0 }.count
+        let images = input == .random ? "\(samples) random images" : "a \(input.rawValue) image"
+        print("\(describe(c)) on \(c.height)x\(c.width), pixel (\(row),\(column)), gradient at \(images)")
+        let blind = field.blindSpot.count, holes = field.blindSpotWithinExtent.count
+        print("depends on \(field.dependences.count) of \(allowed) earlier pixels")
+        print("blind spot: \(blind) earlier pixels with zero gradient "
+            + "(\(holes) inside the field's extent, \(blind - holes) beyond its reach)")
+        if !field.leaks.isEmpty {
+            print("warning: \(field.leaks.count) later pixels have a non-zero gradient: the model is not causal")
+        }
+        if field.dependences.isEmpty && allowed > 0 {
+            note("note: no gradient reached any input; try --input random")
+        }
+        print("wrote \(out)")
+    }
+
+    /// "pixelcnn (8 layers, kernel 3)", "made (hidden 500)".
+    func describe(_ c: ModelConfig) -> String {
+        if c.kind.isConvolutional {
+            let first = c.kind == .pixelcnn ? ", first kernel \(c.firstKernelSize)" : ""
+            return "\(c.kind) (\(c.layers) layer\(c.layers == 1 ? "" : "s"), \(c.hiddenChannels) channels, kernel \(c.kernelSize)\(first), "
+                + "dilations \(c.dilations.map(String.init).joined(separator: ",")))"
+        }
+        return c.hidden.isEmpty ? "\(c.kind)" : "\(c.kind) (hidden \(c.hidden.map(String.init).joined(separator: ",")))"
+    }
+}
