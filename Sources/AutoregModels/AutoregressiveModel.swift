@@ -67,16 +67,13 @@ extension AutoregressiveModel {
                 continue
             }
             let out = logits(Tensor(shape: [count, d], data: x), pixel: i)
-            for n in 0..<count {
-                if levels == 2 {
-                    let p = logistic(out[n] / temperature)
+            let width = levels == 2 ? 1 : levels
+            out.withUnsafeBufferPointer { o in
+                for n in 0..<count {  // the cached sampler draws through the same function
+                    let (v, p) = drawPixel(UnsafeBufferPointer(rebasing: o[n * width ..< (n + 1) * width]),
+                                           levels: levels, temperature: temperature, rng: &rng)
+                    x[n * d + i] = v
                     probability[n * d + i] = p
-                    x[n * d + i] = rng.uniform() < p ? 1 : 0
-                } else {
-                    let row = Array(out[n * levels ..< (n + 1) * levels])
-                    let (value, mean) = sampleCategorical(row, temperature: temperature, rng: &rng)
-                    x[n * d + i] = Float(value)
-                    probability[n * d + i] = mean / Float(levels - 1)
                 }
             }
             progress?(step + 1, d)

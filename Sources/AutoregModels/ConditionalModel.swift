@@ -23,13 +23,11 @@ extension ConditionalModel {
     /// Mean −log p(x | y) over the batch: the training loss.
     public func loss(_ pixels: Tensor, labels: [Int]?) -> Tensor { nll(pixels, labels: labels).mean() }
 
-    /// Draws `count` images pixel by pixel, image n conditioned on `labels[n]` (nil: no label
-    /// term). See `sampleByRerunning`.
+    /// Draws `count` images, image n conditioned on `labels[n]` (nil: no label term), with
+    /// the fastest exact sampler the model has (see `generate`).
     public func sample(count: Int, labels: [Int]?, rng: inout RandomGenerator, temperature: Float = 1,
                        progress: ((Int, Int) -> Void)? = nil) -> Sample {
-        if let labels { precondition(labels.count == count, "\(labels.count) labels for \(count) images") }
-        return LabelledView(base: self, labels: labels)
-            .sampleByRerunning(count: count, rng: &rng, temperature: temperature, progress: progress)
+        generate(count: count, labels: labels, rng: &rng, temperature: temperature, progress: progress)
     }
 
     /// Checks labels against the batch size and the number of classes.
@@ -38,17 +36,6 @@ extension ConditionalModel {
         precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
         precondition(labels.allSatisfy { $0 >= 0 && $0 < classes }, "labels must lie in 0..<\(classes)")
     }
-}
-
-/// A conditional model with fixed labels, seen as an unconditional one (for sampling).
-private final class LabelledView<Base: ConditionalModel>: AutoregressiveModel {
-    let base: Base
-    let labels: [Int]?
-    init(base: Base, labels: [Int]?) { self.base = base; self.labels = labels }
-    var config: ModelConfig { base.config }
-    var ordering: [Int] { base.ordering }
-    var parameters: [(name: String, tensor: Tensor)] { base.parameters }
-    func logits(_ pixels: Tensor) -> Tensor { base.logits(pixels, labels: labels) }
 }
 
 /// One-hot rows [B, classes] for `labels`.

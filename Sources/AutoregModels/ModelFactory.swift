@@ -12,11 +12,9 @@ public func makeModel(_ config: ModelConfig) throws -> any AutoregressiveModel {
 }
 
 extension AutoregressiveModel {
-    /// Samples with the fastest exact method the model has (NADE: O(H·D) running sums;
-    /// others: one pass per pixel).
+    /// Samples with the fastest exact method the model has (see `generate`).
     public func sample(count: Int, rng: inout RandomGenerator, temperature: Float = 1,
                        progress: ((Int, Int) -> Void)? = nil) -> Sample {
-        if let nade = self as? NADE { return nade.sample(count: count, rng: &rng, temperature: temperature) }
-        return sampleByRerunning(count: count, rng: &rng, temperature: temperature, progress: progress)
+        generate(count: count, rng: &rng, temperature: temperature, progress: progress)
     }
 }

@@ -1,0 +1,301 @@
+import AutoregNN
+import AutoregTensor
+import CKernels
+
+// Cached incremental sampling for the convolutional models (Ramachandran et al. 2017, "Fast
+// Generation for Convolutional Autoregressive Models").
+//
+// Every layer of PixelCNN and Gated PixelCNN computes its output at image position (r, c)
+// from its input at positions up to (r, c) in raster order (Gated PixelCNN's vertical stack:
+// from rows < r). Sampling in raster order can therefore keep each layer's activations at
+// the positions already generated and compute, per step, only what the new position needs:
+// a whole sample costs about one forward pass instead of H·W·C of them.
+//
+// Activations live in `Plane`s laid out [row][column][image][channel] (channels last, the
+// images of the batch side by side), so that one position of all N images is a contiguous
+// [N, C] matrix and one row is a contiguous [W·N, C] one: a convolution at a position (or
+// over a row) is a gather of its kept taps into an [M, taps·Cin] matrix and one GEMM with the
+// masked weights packed [taps·Cin, Cout], M = N (or W·N).
+
+/// The per-pixel draw both samplers share: pixel value and recorded probability from one
+/// image's logits (1 value for binary pixels, `levels` for categorical ones), consuming
+/// exactly one uniform draw. Binary: p = σ(logit / T), value = u < p. Categorical: a draw from
+/// softmax(logits / T) by `sampleCategorical`, probability E[x] / (levels − 1).
+@inline(__always)
+func drawPixel(_ logits: UnsafeBufferPointer<Float>, levels: Int, temperature: Float,
+               rng: inout RandomGenerator) -> (value: Float, probability: Float) {
+    if levels == 2 {
+        let p = logistic(logits[0] / temperature)
+        return (rng.uniform() < p ? 1 : 0, p)
+    }
+    let (value, mean) = sampleCategorical(Array(logits), temperature: temperature, rng: &rng)
+    return (Float(value), mean / Float(levels - 1))
+}
+
+/// One layer's activations over a band of image rows: [rows][width][batch][channels], image
+/// row r in slot r mod `rows` (a ring: only the rows later layers still read are kept).
+struct Plane {
+    let rows: Int, width: Int, batch: Int, channels: Int
+    let data: UnsafeMutablePointer<Float>
+
+    init(rows: Int, width: Int, batch: Int, channels: Int) {
+        (self.rows, self.width, self.batch, self.channels) = (rows, width, batch, channels)
+        let n = rows * width * batch * channels
+        data = .allocate(capacity: max(n, 1))
+        data.initialize(repeating: 0, count: max(n, 1))
+    }
+
+    /// The [batch, channels] block of position (r, c).
+    @inline(__always) func at(_ r: Int, _ c: Int) -> UnsafeMutablePointer<Float> {
+        data + ((r % rows) * width + c) * batch * channels
+    }
+
+    func deallocate() { data.deallocate() }
+}
+
+/// A `MaskedConv2D`'s weights with the mask applied, packed as the right-hand GEMM matrix
+/// [taps·Cin, Cout] (row t·Cin + ci), over the taps some channel pair uses, each given as the
+/// (row, column) offset it reads relative to the output position.
+struct PackedConv {
+    let inChannels: Int
+    let outChannels: Int
+    let taps: [(dy: Int, dx: Int)]
+    /// [taps·Cin, Cout].
+    let weight: [Float]
+    /// [Cout].
+    let bias: [Float]
+
+    var depth: Int { taps.count * inChannels }
+
+    /// Packs `layer`, keeping output channels `outputs` (default all).
+    init(_ layer: MaskedConv2D, outputs: Range<Int>? = nil) {
+        let s = layer.weight.shape
+        let (cout, cin, kh, kw) = (s[0], s[1], s[2], s[3])
+        let outputs = outputs ?? 0..<cout
+        let (dy, dx) = layer.dilation
+        let padTop: Int, padLeft: Int
+        switch layer.padding {
+        case .same: (padTop, padLeft) = (dy * (kh - 1) / 2, dx * (kw - 1) / 2)
+        case let .explicit(top, _, left, _): (padTop, padLeft) = (top, left)
+        }
+        let w = layer.weight.data, m = layer.mask?.data
+        var kept: [(ky: Int, kx: Int)] = []
+        for ky in 0..<kh {
+            for kx in 0..<kw {
+                let used = m.map { m in
+                    (0..<(cout * cin)).contains { m[$0 * kh * kw + ky * kw + kx] != 0 }
+                } ?? true
+                if used { kept.append((ky, kx)) }
+            }
+        }
+        let width = outputs.count
+        var packed = [Float](repeating: 0, count: kept.count * cin * width)
+        for (t, tap) in kept.enumerated() {
+            for ci in 0..<cin {
+                for (j, co) in outputs.enumerated() {
+                    let i = ((co * cin + ci) * kh + tap.ky) * kw + tap.kx
+                    let mv = m?[i] ?? 1
+                    packed[(t * cin + ci) * width + j] = mv == 0 ? 0 : w[i] * mv
+                }
+            }
+        }
+        inChannels = cin
+        outChannels = width
+        taps = kept.map { (dy: $0.ky * dy - padTop, dx: $0.kx * dx - padLeft) }
+        weight = packed
+        bias = Array(layer.bias.data[outputs])
+    }
+
+    /// Traps unless every kept tap reads a row in r − (rows − 1) … r and, when `perPixel`
+    /// (a layer evaluated position by position), a column ≤ c in row r itself: what a cache
+    /// of `rows` rows filled in raster order holds.
+    func checkCausal(rows: Int, perPixel: Bool, name: String) {
+        for t in taps {
+            precondition(t.dy <= 0 && -t.dy < rows, "\(name): tap \(t) outside the cached rows")
+            if perPixel { precondition(t.dy < 0 || t.dx <= 0, "\(name): tap \(t) reads a later position") }
+        }
+    }
+
+    /// Fills `out` [m, Cout] with the bias.
+    func fillBias(_ out: UnsafeMutablePointer<Float>, rows m: Int) {
+        bias.withUnsafeBufferPointer { b in
+            for i in 0..<m { (out + i * outChannels).update(from: b.baseAddress!, count: outChannels) }
+        }
+    }
+
+    /// out [M, Cout] += a [M, Cin] · W for a 1×1 convolution (a single tap at offset (0, 0)).
+    func multiply(_ a: UnsafePointer<Float>, rows m: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(taps.count == 1, "multiply is for 1×1 layers")
+        weight.withUnsafeBufferPointer { w in
+            Gemm.sgemm(m: m, n: outChannels, k: inChannels, a: a, b: w.baseAddress!, beta: 1, c: out)
+        }
+    }
+
+    /// out [columns.count·N, Cout] += the convolution at image row `r`, output columns `columns`,
+    /// reading `input` (zeros outside the image). The caller makes sure every kept tap reads
+    /// a position already in the cache (`checkCausal`). `scratch` must hold N · depth floats
+    /// (it is used for a single column only).
+    func accumulate(_ input: Plane, row r: Int, columns: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+                    into out: UnsafeMutablePointer<Float>) {
+        let n = input.batch, cin = inChannels, k = depth
+        let m = columns.count * n
+        guard m > 0, k > 0 else { return }
+        if columns.count > 1 {
+            // A row: one product per tap straight from the cache (the columns a tap reads
+            // inside the image are contiguous rows [(c1 − c0)·N, Cin] of the plane), which
+            // spares copying [W·N, taps·Cin] and skips the taps' zero padding: 5 % less CPU
+            // time than gather + one product for the default Gated PixelCNN.
+            weight.withUnsafeBufferPointer { w in
+                for (t, tap) in taps.enumerated() {
+                    let rr = r + tap.dy
+                    guard rr >= 0 else { continue }
+                    let lo = max(columns.lowerBound, -tap.dx), hi = min(columns.upperBound, input.width - tap.dx)
+                    guard lo < hi else { continue }
+                    Gemm.sgemm(m: (hi - lo) * n, n: outChannels, k: cin, a: input.at(rr, lo + tap.dx),
+                               b: w.baseAddress! + t * cin * outChannels, beta: 1,
+                               c: out + (lo - columns.lowerBound) * n * outChannels)
+                }
+            }
+            return
+        }
+        // One position: gather the kept taps into [N, taps·Cin] (row = image, tap t's input
+        // at t·Cin; zeros outside the image) for a single product.
+        let c = columns.lowerBound
+        for (t, tap) in taps.enumerated() {
+            let rr = r + tap.dy, cc = c + tap.dx
+            let dst = scratch + t * cin
+            if rr < 0 || cc < 0 || cc >= input.width {
+                for i in 0..<n { (dst + i * k).update(repeating: 0, count: cin) }
+            } else {
+                let src = input.at(rr, cc)
+                if k == cin {
+                    dst.update(from: src, count: n * cin)
+                } else {
+                    for i in 0..<n { (dst + i * k).update(from: src + i * cin, count: cin) }
+                }
+            }
+        }
+        weight.withUnsafeBufferPointer { w in
+            Gemm.sgemm(m: m, n: outChannels, k: k, a: scratch, b: w.baseAddress!, beta: 1, c: out)
+        }
+    }
+}
+
+/// A network evaluated one image position at a time over cached activations.
+protocol IncrementalNetwork: AnyObject {
+    /// Logits per image and image channel: 1 (Bernoulli) or `levels`.
+    var logitWidth: Int { get }
+    /// Copies image row `r` of the raw pixels x [N × D] into the input cache (scaled) and
+    /// computes whatever depends on rows < r only. Called for r = 0, 1, … in order.
+    func beginRow(_ r: Int, pixels x: UnsafePointer<Float>)
+    /// Sets the raw value of channel `ch` of image `n` at (r, c) in the input cache.
+    func setInput(_ r: Int, _ c: Int, _ ch: Int, image n: Int, value: Float)
+    /// Evaluates every layer at (r, c) from the cache and stores the activations there.
+    func evaluate(_ r: Int, _ c: Int)
+    /// The logits of image channel `ch` at the last evaluated position: [N, logitWidth].
+    func logits(channel ch: Int, into out: UnsafeMutablePointer<Float>)
+    /// Frees the caches.
+    func release()
+}
+
+/// Scaled input value of a raw pixel: as `ImageLayout.input` computes it.
+@inline(__always) func scaledInput(_ v: Float, levels: Int) -> Float { v * (2 / Float(levels - 1)) + -1 }
+
+/// Copies raw row `r` of x [N × D] into the input plane (scaled to [−1, 1]).
+func loadInputRow(_ plane: Plane, row r: Int, pixels x: UnsafePointer<Float>, config: ModelConfig) {
+    let (w, ch, n, d) = (config.width, config.channels, plane.batch, config.dimension)
+    for c in 0..<w {
+        let dst = plane.at(r, c)
+        for i in 0..<n {
+            let src = x + i * d + (r * w + c) * ch
+            for k in 0..<ch { dst[i * ch + k] = scaledInput(src[k], levels: config.levels) }
+        }
+    }
+}
+
+extension AutoregressiveModel {
+    /// Whether `sampleCached` supports this model (PixelCNN and Gated PixelCNN).
+    public var supportsCachedSampling: Bool { self is PixelCNN || self is GatedPixelCNN }
+
+    /// Draws `count` images with the cached incremental sampler: the same images, for the same
+    /// generator state, as `sampleByRerunning` (it consumes the generator in the same order
+    /// through the same per-pixel draw; logits differ from the full pass only by float
+    /// rounding), in about one forward pass instead of one per sub-pixel.
+    ///
+    /// - Parameters:
+    ///   - labels: one class per image for a class-conditional Gated PixelCNN (nil: no label term).
+    ///   - fixed, observed: as in `sampleByRerunning`: with both given, the sub-pixels with
+    ///     `observed[i]` keep `fixed[n·D + i]`, consume no random numbers and condition every
+    ///     later sub-pixel; the others are drawn.
+    ///   - logits: called with (sub-pixel i, its logits [count × width]) before each draw
+    ///     (width 1 for binary pixels, `levels` otherwise).
+    public func sampleCached(count: Int, labels: [Int]? = nil, rng: inout RandomGenerator, temperature: Float = 1,
+                             fixed: [Float]? = nil, observed: [Bool]? = nil,
+                             progress: ((Int, Int) -> Void)? = nil,
+                             logits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> Sample {
+        let net: IncrementalNetwork
+        if let m = self as? PixelCNN {
+            precondition(labels == nil, "pixelcnn is not class-conditional but was given labels")
+            net = PixelCNNIncremental(m, count: count)
+        } else if let m = self as? GatedPixelCNN {
+            if let labels { m.checkLabels(labels, batch: count) }
+            net = GatedPixelCNNIncremental(m, count: count, labels: labels)
+        } else {
+            preconditionFailure("cached sampling supports pixelcnn and gated-pixelcnn, not \(config.kind)")
+        }
+        defer { net.release() }
+        return runIncremental(net, config: config, count: count, rng: &rng, temperature: temperature,
+                              fixed: fixed, observed: observed, progress: progress, logits: logits)
+    }
+}
+
+/// The raster-order sampling loop over an incremental network. Mirrors `sampleByRerunning`
+/// step for step: per sub-pixel i (order (r·W + c)·C + ch), per image n, one draw.
+func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, count: Int, rng: inout RandomGenerator,
+                    temperature: Float, fixed: [Float]?, observed: [Bool]?,
+                    progress: ((Int, Int) -> Void)?,
+                    logits sink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> Sample {
+    let (h, w, ch, d, levels) = (config.height, config.width, config.channels, config.dimension, config.levels)
+    if let fixed { precondition(fixed.count == count * d, "fixed holds \(fixed.count) values, expected \(count) × \(d)") }
+    if let observed, fixed != nil { precondition(observed.count == d, "observed holds \(observed.count) flags, expected \(d)") }
+    var x = fixed ?? [Float](repeating: 0, count: count * d)
+    var probability = [Float](repeating: 0, count: count * d)
+    let kept: [Bool]? = fixed == nil ? nil : observed
+    let lw = net.logitWidth
+    let out = UnsafeMutablePointer<Float>.allocate(capacity: max(count * lw, 1))
+    defer { out.deallocate() }
+    for r in 0..<h {
+        x.withUnsafeBufferPointer { net.beginRow(r, pixels: $0.baseAddress!) }
+        for c in 0..<w {
+            // Activations at (r, c) depend on channels < C − 1 of the pixel: they are final
+            // once evaluated at the last channel's step, or after all channels are set.
+            var lastEvaluated = -1
+            for k in 0..<ch {
+                let i = (r * w + c) * ch + k
+                if let kept, kept[i] {
+                    progress?(i + 1, d)
+                    continue
+                }
+                net.evaluate(r, c)
+                lastEvaluated = k
+                net.logits(channel: k, into: out)
+                sink?(i, UnsafeBufferPointer(start: out, count: count * lw))
+                for n in 0..<count {
+                    let (v, p) = drawPixel(UnsafeBufferPointer(start: out + n * lw, count: lw), levels: levels,
+                                           temperature: temperature, rng: &rng)
+                    x[n * d + i] = v
+                    probability[n * d + i] = p
+                    net.setInput(r, c, k, image: n, value: v)
+                }
+                progress?(i + 1, d)
+            }
+            if lastEvaluated != ch - 1 { net.evaluate(r, c) }
+        }
+    }
+    return Sample(pixels: x, probabilities: probability, count: count, dimension: d)
+}
+
+/// In-place ReLU.
+@inline(__always) func reluInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { p[i] = max(p[i], 0) }
+}
