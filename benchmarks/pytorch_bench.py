@@ -1,0 +1,209 @@
+"""Throughput of the PyTorch reference models, printed as one JSON line.
+
+    python pytorch_bench.py train|eval|sample --model gated-pixelcnn|pixelcnn|made|fvsbn \\
+        --levels 2|256 --batch 64 --threads 2 --steps 20 --warmup 3 [--count 16] [--pixels P] --json
+
+Tasks, on random 28x28 inputs (binary pixels with p(1) = 0.2, or uniform levels 0..255):
+
+* ``train``: forward, per-image NLL averaged over the batch, backward, Adam step (lr 1e-3);
+* ``eval``: forward and per-image NLL under ``torch.no_grad()``;
+* ``sample``: naive ancestral sampling of ``--count`` images, one full network pass per
+  pixel (784 passes). ``--pixels P`` times only the first P passes and extrapolates the
+  total to 784, reported as ``"extrapolated_from_pixels": P``.
+
+Rates are images per second per step (per pass for sampling: ``count / (784 * pass
+time)``); median, min and max are taken over the timed steps after ``--warmup`` untimed
+ones. ``peak_rss_mib`` is this process's ``ru_maxrss``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from typing import Callable
+
+import torch
+
+from pytorch_models import MODEL_NAMES, ImageModel, make_model, parameter_count
+
+HEIGHT = WIDTH = 28
+
+
+def random_pixels(batch: int, levels: int, generator: torch.Generator) -> torch.Tensor:
+    """A batch ``[B, 1, 28, 28]`` of random pixels as floats: 0/1 with p(1) = 0.2 for
+    binary models (as the Swift benchmark), uniform over 0..levels-1 otherwise."""
+    shape = (batch, 1, HEIGHT, WIDTH)
+    if levels == 2:
+        return (torch.rand(shape, generator=generator) < 0.2).float()
+    return torch.randint(0, levels, shape, generator=generator).float()
+
+
+def timed_steps(step: Callable[[], None], steps: int, warmup: int) -> list[float]:
+    """Runs ``warmup`` untimed then ``steps`` timed calls of ``step``; returns seconds each."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_train(model: ImageModel, x: torch.Tensor, steps: int, warmup: int) -> list[float]:
+    """Seconds per training step: forward + loss + backward + Adam update."""
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = model.loss(x)
+        loss.backward()
+        optimizer.step()
+
+    return timed_steps(step, steps, warmup)
+
+
+def bench_eval(model: ImageModel, x: torch.Tensor, steps: int, warmup: int) -> list[float]:
+    """Seconds per evaluation step: forward + per-image NLL without autograd."""
+    model.eval()
+
+    def step() -> None:
+        with torch.no_grad():
+            model.nll(x).sum().item()
+
+    return timed_steps(step, steps, warmup)
+
+
+def bench_sample(model: ImageModel, count: int, pixels: int, warmup: int,
+                 generator: torch.Generator) -> tuple[list[float], torch.Tensor]:
+    """Naive pixel-by-pixel sampling of ``count`` images: for each of the first ``pixels``
+    pixels in raster order, one full forward pass over the partly sampled batch, then a
+    draw of that pixel from its Bernoulli or categorical distribution.
+
+    Returns the seconds of each timed pass and the (partly) sampled images.
+    """
+    model.eval()
+    x = torch.zeros(count, 1, HEIGHT, WIDTH)
+    with torch.no_grad():
+        for _ in range(warmup):
+            model.logits(x)
+        times = []
+        for i in range(pixels):
+            row, col = divmod(i, WIDTH)
+            t0 = time.perf_counter()
+            logits = model.pixel_logits(x, row, col)
+            if model.levels == 2:
+                value = torch.bernoulli(torch.sigmoid(logits), generator=generator)
+            else:
+                value = torch.multinomial(torch.softmax(logits, dim=1), 1, generator=generator).squeeze(1).float()
+            x[:, 0, row, col] = value
+            times.append(time.perf_counter() - t0)
+    return times, x
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB (``ru_maxrss`` is in KiB on Linux)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Builds the model, runs the task and returns the result record."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    model = make_model(args.model, args.levels, channels=args.channels, layers=args.layers,
+                       hidden=args.hidden)
+    dimension = HEIGHT * WIDTH
+    record: dict = {
+        "framework": "pytorch",
+        "version": torch.__version__,
+        "task": args.task,
+        "model": args.model,
+        "levels": args.levels,
+        "batch": args.count if args.task == "sample" else args.batch,
+        "threads": args.threads,
+        "parameters": parameter_count(model),
+    }
+    if args.task == "sample":
+        pixels = min(args.pixels or dimension, dimension)
+        times, _ = bench_sample(model, args.count, pixels, args.warmup, generator)
+        rates = [args.count / (t * dimension) for t in times]
+        record["count"] = args.count
+        record["seconds"] = sum(times) * dimension / pixels
+        if pixels < dimension:
+            record["extrapolated_from_pixels"] = pixels
+    else:
+        x = random_pixels(args.batch, args.levels, generator)
+        bench = bench_train if args.task == "train" else bench_eval
+        times = bench(model, x, args.steps, args.warmup)
+        rates = [args.batch / t for t in times]
+        record["steps"] = args.steps
+    record.update({
+        "images_per_s_median": statistics.median(rates),
+        "images_per_s_min": min(rates),
+        "images_per_s_max": max(rates),
+        "peak_rss_mib": peak_rss_mib(),
+        "gflops": None,
+    })
+    return record
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (mirroring ``autoreg bench train|eval|sample``)."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("task", choices=("train", "eval", "sample"))
+    p.add_argument("--model", choices=MODEL_NAMES, default="gated-pixelcnn")
+    p.add_argument("--levels", type=int, choices=(2, 256), default=2)
+    p.add_argument("--batch", type=int, default=64, help="minibatch size (train, eval)")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    p.add_argument("--steps", type=int, default=20, help="timed steps after warm-up (train, eval)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps (passes, for sample) first")
+    p.add_argument("--count", type=int, default=16, help="images to sample (sample)")
+    p.add_argument("--pixels", type=int, default=None,
+                   help="sample: time only the first P of the 784 pixels and extrapolate")
+    p.add_argument("--channels", type=int, default=None,
+                   help="convolutional models: feature maps (default 64, as the Swift models)")
+    p.add_argument("--layers", type=int, default=None,
+                   help="convolutional models: blocks (default 7 gated, 15 pixelcnn)")
+    p.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")], default=None,
+                   help="made: hidden sizes, comma-separated (default 500)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print one JSON line (else a short summary)")
+    args = p.parse_args(argv)
+    for name in ("batch", "threads", "steps", "count"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if args.warmup < 0:
+        p.error("--warmup must not be negative")
+    if args.pixels is not None and args.pixels < 1:
+        p.error("--pixels must be at least 1")
+    if args.model == "fvsbn" and args.levels != 2:
+        p.error("fvsbn models binary pixels only (--levels 2)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    record = run(args)
+    if args.json:
+        print(json.dumps(record), flush=True)
+        return
+    line = (f"{record['model']} levels {record['levels']} {record['task']}: "
+            f"{record['images_per_s_median']:.1f} img/s (min {record['images_per_s_min']:.1f}, "
+            f"max {record['images_per_s_max']:.1f}), {record['parameters']} parameters, "
+            f"torch {record['version']}, {record['threads']} threads, peak {record['peak_rss_mib']:.0f} MiB")
+    if "seconds" in record:
+        line += f", {record['seconds']:.1f} s for {record['count']} images"
+        if "extrapolated_from_pixels" in record:
+            line += f" (extrapolated from {record['extrapolated_from_pixels']} pixels)"
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
