@@ -131,7 +131,7 @@ public final class GatedPixelCNN: ConditionalModel {
             let vf = conditioned(b.vertical(v), b.verticalLabel)
             let hf = conditioned(b.horizontal(h, plus: (b.link, vf)), b.horizontalLabel)
             v = vf.gated()  // tanh(values) ⊙ σ(gates) over the 2n channels
-            h = h + b.horizontalOut(hf.gated())
+            h = b.horizontalOut(hf.gated(), residual: h)
         }
         return ImageLayout.logits(head(h.elu()), config)
     }

@@ -55,11 +55,14 @@ public final class PixelCNN: AutoregressiveModel {
     }
 
     public func logits(_ pixels: Tensor) -> Tensor {
+        // Each ReLU is applied inside the convolution that follows it (never stored), and the
+        // residual sum is written by the block's last convolution.
         var s = input(ImageLayout.input(pixels, config))
         for b in blocks {
-            s = s + b.expand(b.conv(b.reduce(s.relu()).relu()).relu())
+            let reduced = b.reduce(s, reluInput: true)
+            s = b.expand(b.conv(reduced, reluInput: true), reluInput: true, residual: s)
         }
-        let out = head(outputHidden(s.relu()).relu())
+        let out = head(outputHidden(s, reluInput: true), reluInput: true)
         return ImageLayout.logits(out, config)
     }
 }

@@ -41,8 +41,11 @@ public final class MaskedConv2D: ParameterContainer {
     }
 
     /// x [N, Cin, H, W] → [N, Cout, H', W'] (H' = H, W' = W for `.same` padding).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight: weight, bias: bias, mask: mask, dilation: dilation, padding: padding)
+    ///
+    /// With `reluInput` the layer convolves max(x, 0) without storing it; with `residual`
+    /// (of the output's shape) it returns residual + conv(x), in one buffer.
+    public func callAsFunction(_ x: Tensor, reluInput: Bool = false, residual: Tensor? = nil) -> Tensor {
+        Tensor.sumOfConvolutions([term(x, reluInput: reluInput)], plus: residual)
     }
 
     /// This layer applied to `x` plus `other.layer` applied to `other.input`, summed in one
@@ -51,8 +54,9 @@ public final class MaskedConv2D: ParameterContainer {
         Tensor.sumOfConvolutions([term(x), other.layer.term(other.input)])
     }
 
-    /// This layer's convolution of `x` as a term of a sum.
-    public func term(_ x: Tensor) -> ConvolutionTerm {
-        ConvolutionTerm(input: x, weight: weight, bias: bias, mask: mask, dilation: dilation, padding: padding)
+    /// This layer's convolution of `x` (or of max(x, 0)) as a term of a sum.
+    public func term(_ x: Tensor, reluInput: Bool = false) -> ConvolutionTerm {
+        ConvolutionTerm(input: x, weight: weight, bias: bias, mask: mask, dilation: dilation, padding: padding,
+                        reluInput: reluInput)
     }
 }

@@ -10,11 +10,15 @@ public struct ConvolutionTerm {
     public var mask: Tensor?
     public var dilation: (Int, Int)
     public var padding: Conv2DPadding
+    /// Convolve max(input, 0) instead of the input. The rectified input is recomputed per
+    /// image where the products need it and never stored: PixelCNN's ReLU-then-convolution
+    /// keeps one activation per layer instead of two.
+    public var reluInput: Bool
 
     public init(input: Tensor, weight: Tensor, bias: Tensor?, mask: Tensor? = nil,
-                dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same) {
+                dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same, reluInput: Bool = false) {
         (self.input, self.weight, self.bias, self.mask) = (input, weight, bias, mask)
-        (self.dilation, self.padding) = (dilation, padding)
+        (self.dilation, self.padding, self.reluInput) = (dilation, padding, reluInput)
     }
 }
 
@@ -46,12 +50,18 @@ extension Tensor {
     /// Σ_t conv2d(term t): several convolutions with outputs of one shape, added in a single
     /// output buffer (one pass, no intermediate sums). The Gated PixelCNN's horizontal
     /// pre-activation — its 1×k convolution plus the 1×1 link from the vertical stack — is one.
-    public static func sumOfConvolutions(_ terms: [ConvolutionTerm]) -> Tensor {
+    ///
+    /// With `residual` (of the output's shape) the result is residual + Σ_t conv2d(term t):
+    /// a residual block's addition without a separate stored sum.
+    public static func sumOfConvolutions(_ terms: [ConvolutionTerm], plus residual: Tensor? = nil) -> Tensor {
         precondition(!terms.isEmpty, "sumOfConvolutions needs at least one term")
         let convs = terms.map { LoweredConvolution($0) }
         let shape = convs[0].geometry.outputShape
         for c in convs where c.geometry.outputShape != shape {
             preconditionFailure("sumOfConvolutions: output shapes differ, \(shape) and \(c.geometry.outputShape)")
+        }
+        if let residual, residual.shape != shape {
+            preconditionFailure("sumOfConvolutions: residual \(residual.shape) differs from the output \(shape)")
         }
         let batch = shape[0], cout = shape[1], pixels = shape[2] * shape[3], outSize = cout * pixels
 
@@ -60,14 +70,22 @@ extension Tensor {
             for t in terms { if let b = t.bias { for co in 0..<cout { bias[co] += b.data[co] } } }
             for n in 0..<batch {
                 for co in 0..<cout {
-                    (y + n * outSize + co * pixels).update(repeating: bias[co], count: pixels)
+                    let row = y + n * outSize + co * pixels
+                    if let residual {
+                        residual.data.withUnsafeBufferPointer { r in
+                            for p in 0..<pixels { row[p] = r[n * outSize + co * pixels + p] + bias[co] }
+                        }
+                    } else {
+                        row.update(repeating: bias[co], count: pixels)
+                    }
                 }
             }
             for c in convs { c.forward(into: y) }
         }
 
-        let inputs = terms.flatMap { [$0.input, $0.weight] + ($0.bias.map { [$0] } ?? []) }
+        let inputs = terms.flatMap { [$0.input, $0.weight] + ($0.bias.map { [$0] } ?? []) } + (residual.map { [$0] } ?? [])
         return Tensor(shape: shape, data: out, inputs: inputs) { result in
+            residual?.accumulateGrad(result.grad!)  // shares the buffer when it has none yet
             result.grad!.withUnsafeBufferPointer { pg in
                 let gy = pg.baseAddress!
                 for (t, c) in zip(terms, convs) {
@@ -135,6 +153,24 @@ struct LoweredConvolution {
         }
     }
 
+    /// Whether the products need a per-image column buffer: a lowered input, or a direct
+    /// one that must be rectified first.
+    var needsColumns: Bool { !direct || term.reluInput }
+
+    /// The GEMM's right matrix for `image`: the image itself (direct), or its columns written
+    /// into `cols`, rectified when the term says so.
+    @inline(__always)
+    func columns(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        guard let cols else { return image }
+        if direct {
+            ar_relu(image, cols, lowering.rows * lowering.pixels)
+        } else {
+            lowering.gather(image, into: cols, ld: lowering.pixels)
+            if term.reluInput { ar_relu_inplace(cols, lowering.rows * lowering.pixels) }
+        }
+        return UnsafePointer(cols)
+    }
+
     /// Weight index of (co, ci, kept tap k).
     func weightIndex(_ co: Int, _ ci: Int, _ k: Int) -> Int {
         let tap = lowering.taps[k]
@@ -154,13 +190,11 @@ struct LoweredConvolution {
         term.input.data.withUnsafeBufferPointer { px in
             wk.withUnsafeBufferPointer { pw in
                 parallelChunks(batch) { _, images in
-                    let cols = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels)
+                    let cols = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels) : nil
                     defer { cols?.deallocate() }
                     for n in images {
-                        let image = px.baseAddress! + n * inSize
-                        if let cols { lowering.gather(image, into: cols, ld: pixels) }
-                        Gemm.sgemm(m: cout, n: pixels, k: rows, a: pw.baseAddress!,
-                                   b: cols.map { UnsafePointer($0) } ?? image, beta: 1, c: y + n * outSize)
+                        let b = columns(px.baseAddress! + n * inSize, cols)
+                        Gemm.sgemm(m: cout, n: pixels, k: rows, a: pw.baseAddress!, b: b, beta: 1, c: y + n * outSize)
                     }
                 }
             }
@@ -183,25 +217,30 @@ struct LoweredConvolution {
                         parallelChunks(batch) { w, images in
                             // Columns are recomputed per image rather than kept from the forward
                             // pass: the tape then holds no N·rows·pixels buffer.
-                            let cols = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels)
-                            defer { cols?.deallocate() }
+                            let cols = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels) : nil
+                            // With a rectified input, dIn goes through a buffer and then the ReLU's mask.
+                            let staged = term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
+                            defer { cols?.deallocate(); staged?.deallocate() }
                             let dw = weight.requiresGrad ? pdw.baseAddress! + w * cout * rows : nil
                             for n in images {
                                 let gyn = gy + n * outSize, image = px.baseAddress! + n * inSize
-                                let colsOrImage = cols.map { UnsafePointer($0) } ?? image
                                 if let dw {  // dW += dOut · colsᵀ
-                                    if let cols { lowering.gather(image, into: cols, ld: pixels) }
-                                    Gemm.sgemm(transB: true, m: cout, n: rows, k: pixels, a: gyn, b: colsOrImage,
+                                    Gemm.sgemm(transB: true, m: cout, n: rows, k: pixels, a: gyn, b: columns(image, cols),
                                                beta: n == images.lowerBound ? 0 : 1, c: dw)
                                 }
                                 guard let gx else { continue }
-                                if let cols {  // dIn += col2im(Wᵀ · dOut)
+                                let gxn = gx + n * inSize
+                                if direct {  // dIn += Wᵀ · dOut, in place unless rectified
+                                    Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout, a: pw.baseAddress!, b: gyn,
+                                               beta: initialized && staged == nil ? 1 : 0, c: staged ?? gxn)
+                                } else {  // dIn += col2im(Wᵀ · dOut)
                                     Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout,
-                                               a: pw.baseAddress!, b: gyn, c: cols)
-                                    lowering.scatterAdd(cols, ld: pixels, into: gx + n * inSize)
-                                } else {  // dIn += Wᵀ · dOut, in place
-                                    Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout, a: pw.baseAddress!,
-                                               b: gyn, beta: initialized ? 1 : 0, c: gx + n * inSize)
+                                               a: pw.baseAddress!, b: gyn, c: cols!)
+                                    if let staged { staged.update(repeating: 0, count: inSize) }
+                                    lowering.scatterAdd(cols!, ld: pixels, into: staged ?? gxn)
+                                }
+                                if let staged {  // through the ReLU: only where the input was positive
+                                    ar_relu_backward(image, staged, gxn, inSize, initialized || !direct ? 1 : 0)
                                 }
                             }
                         }

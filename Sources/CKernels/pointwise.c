@@ -42,3 +42,7 @@ void ar_accumulate(const float *restrict g, float *restrict gx, size_t n) {
 void ar_accumulate_product(const float *restrict g, const float *restrict b, float *restrict gx, size_t n) {
     for (size_t i = 0; i < n; i++) gx[i] += g[i] * b[i];
 }
+
+void ar_relu_inplace(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
+}

@@ -150,3 +150,71 @@ final class BroadcastLayoutTests: XCTestCase {
         }
     }
 }
+
+final class RectifiedInputAndResidualTests: XCTestCase {
+    override func tearDown() { Gemm.setThreads(1) }
+
+    /// (name, weight shape, mask, padding): a direct 1×1 and a lowered masked 3×3.
+    private let layers: [(String, [Int], [Float]?, Conv2DPadding)] = [
+        ("1x1 (direct)", [3, 2, 1, 1], nil, .same),
+        ("3x3 mask B (lowered)", [3, 2, 3, 3], (0..<54).map { ($0 % 9) <= 4 ? 1 : 0 }, .same),
+    ]
+
+    func testReluInputEqualsConvolutionOfTheRectifiedInput() {
+        for (k, (name, ws, mask, padding)) in layers.enumerated() {
+            let x = awayFromZero([2, 2, 4, 5], seed: 300 + UInt64(k))
+            let w = uniformTensor(ws, seed: 310 + UInt64(k)), b = uniformTensor([3], seed: 320)
+            let m = mask.map { Tensor(shape: ws, data: $0) }
+            let fused = Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: b, mask: m,
+                                                                  padding: padding, reluInput: true)])
+            let plain = x.relu().conv2d(weight: w, bias: b, mask: m, padding: padding)
+            for (a, r) in zip(fused.data, plain.data) { XCTAssertEqual(a, r, accuracy: 1e-5, name) }
+            assertGradients(wrt: [x, w, b], name) {
+                Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: b, mask: m,
+                                                          padding: padding, reluInput: true)])
+            }
+        }
+    }
+
+    func testReluInputGradientAddsToOtherUses() {
+        // x is used rectified by the convolution and directly by a product: both gradients count.
+        for (k, (name, ws, mask, _)) in layers.enumerated() {
+            let x = awayFromZero([2, 2, 3, 3], seed: 330 + UInt64(k))
+            let w = uniformTensor(ws, seed: 340 + UInt64(k))
+            let m = mask.map { Tensor(shape: ws, data: $0) }
+            assertGradients(wrt: [x, w], name) {
+                x * x + Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: nil, mask: m,
+                                                                  reluInput: true)]).slice(axis: 1, start: 0, length: 2)
+            }
+        }
+    }
+
+    func testResidualIsAddedWithItsGradient() {
+        let x = uniformTensor([2, 2, 3, 4], seed: 350), r = uniformTensor([2, 3, 3, 4], seed: 351)
+        let w = uniformTensor([3, 2, 3, 3], seed: 352), b = uniformTensor([3], seed: 353)
+        let fused = Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: b)], plus: r)
+        let plain = r + x.conv2d(weight: w, bias: b)
+        for (a, p) in zip(fused.data, plain.data) { XCTAssertEqual(a, p, accuracy: 1e-5) }
+        assertGradients(wrt: [x, r, w, b], "residual") {
+            Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: b)], plus: r)
+        }
+        // The residual also used elsewhere: gradients from both uses add up.
+        assertGradients(wrt: [x, r], "residual used twice") {
+            Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: b)], plus: r) * r
+        }
+    }
+
+    func testReluInputWithTwoThreadsMatchesOne() {
+        var results: [([Float], [Float], [Float])] = []
+        for threads in [1, 2] {
+            Gemm.setThreads(threads)
+            let x = awayFromZero([5, 2, 4, 4], seed: 360), w = uniformTensor([3, 2, 3, 3], seed: 361)
+            let y = Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: nil, reluInput: true)])
+            y.backward(seed: (0..<y.count).map { Float($0 % 5) - 2 })
+            results.append((y.data, x.grad!, w.grad!))
+        }
+        XCTAssertEqual(results[0].0, results[1].0)
+        XCTAssertEqual(results[0].1, results[1].1)
+        for (a, b) in zip(results[0].2, results[1].2) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(a))) }
+    }
+}

@@ -29,6 +29,8 @@ void ar_softplus(const float *x, float *y, size_t n);
 
 /// y = max(x, 0).
 void ar_relu(const float *x, float *y, size_t n);
+/// x = max(x, 0) in place.
+void ar_relu_inplace(float *x, size_t n);
 /// gx (+)= g where x > 0 (added when `accumulate` is non-zero, else written).
 void ar_relu_backward(const float *x, const float *g, float *gx, size_t n, int accumulate);
 /// gx (+)= g · (1 if x > 0 else y + alpha), the ELU derivative from its input x and output y.
