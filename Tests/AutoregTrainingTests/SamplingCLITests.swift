@@ -8,67 +8,13 @@ import XCTest
 
 /// Process-level tests of `autoreg sample` and `autoreg complete`: exit codes, clear errors,
 /// the files written, and observed pixels kept in the completions.
-final class SamplingCLITests: XCTestCase {
-    var executable: URL!
-    var workDir: URL!
-
-    override func setUpWithError() throws {
-        guard let exe = CLITests.findExecutable() else {
-            throw XCTSkip("autoreg executable not found next to the test bundle (build it with `swift build --build-tests`)")
-        }
-        executable = exe
-        workDir = try makeTemporaryDirectory(self, "autoreg-sampling-cli")
-    }
+final class SamplingCLITests: CLITestCase {
+    override var workDirLabel: String { "autoreg-sampling-cli" }
+    override var trailingArguments: [String] { ["--threads", "1"] }
+    override var environmentOverrides: [String: String]? { ["AUTOREG_DATA": UseCommandsCLITests.dataRoot] }
+    override var defaultTimeout: TimeInterval { 120 }
 
     func path(_ name: String) -> String { workDir.appendingPathComponent(name).path }
-
-    func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments + ["--threads", "1"]
-        process.currentDirectoryURL = workDir
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTOREG_DATA"] = UseCommandsCLITests.dataRoot
-        process.environment = environment
-        let out = workDir.appendingPathComponent("stdout-\(UUID().uuidString)")
-        let err = workDir.appendingPathComponent("stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-        defer { try? outHandle.close(); try? errHandle.close() }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            XCTFail("autoreg \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                               stdout: try String(contentsOf: out, encoding: .utf8),
-                               stderr: try String(contentsOf: err, encoding: .utf8))
-    }
-
-    func assertSucceeds(_ r: CLITests.Result, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(r.signaled, "crashed: \(r.all)", file: file, line: line)
-        XCTAssertEqual(r.status, 0, r.all, file: file, line: line)
-    }
-
-    /// No crash, a non-zero status and an `Error:` line on stderr containing every fragment.
-    func assertFailsCleanly(_ r: CLITests.Result, mentioning fragments: [String],
-                            file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(r.signaled, "crashed with signal \(r.status): \(r.all)", file: file, line: line)
-        XCTAssertNotEqual(r.status, 0, file: file, line: line)
-        let errorLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("Error:") }
-        XCTAssertNotNil(errorLine, "an Error: line on stderr: \(r.stderr)", file: file, line: line)
-        for f in fragments {
-            XCTAssertTrue(errorLine?.contains(f) ?? false, "error line '\(errorLine ?? "")' mentions '\(f)'", file: file, line: line)
-        }
-    }
 
     /// Writes a checkpoint of a small seeded model (weights perturbed so samples vary).
     func checkpoint(_ config: ModelConfig, name: String) throws -> String {

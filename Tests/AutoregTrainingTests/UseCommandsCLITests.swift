@@ -8,17 +8,11 @@ import XCTest
 /// Process-level tests of `autoreg receptive-field`, `autoreg classify` and
 /// `autoreg eval --per-pixel`: exit codes, error messages naming the file or option, the
 /// printed figures and the PNGs written.
-final class UseCommandsCLITests: XCTestCase {
-    var executable: URL!
-    var workDir: URL!
-
-    override func setUpWithError() throws {
-        guard let exe = CLITests.findExecutable() else {
-            throw XCTSkip("autoreg executable not found next to the test bundle (build it with `swift build --build-tests`)")
-        }
-        executable = exe
-        workDir = try makeTemporaryDirectory(self, "autoreg-use-cli")
-    }
+final class UseCommandsCLITests: CLITestCase {
+    override var workDirLabel: String { "autoreg-use-cli" }
+    override var trailingArguments: [String] { ["--threads", "1"] }
+    override var environmentOverrides: [String: String]? { ["AUTOREG_DATA": Self.dataRoot] }
+    override var defaultTimeout: TimeInterval { 120 }
 
     /// The folder holding the data sets: $AUTOREG_DATA, else ../shared/data beside the package.
     static var dataRoot: String {
@@ -36,53 +30,6 @@ final class UseCommandsCLITests: XCTestCase {
             _ = try DatasetCatalog.load(name: .mnist, split: .test, dataDirectory: Self.dataRoot)
         } catch {
             throw XCTSkip("mnist not found under \(Self.dataRoot) (set AUTOREG_DATA): \(error)")
-        }
-    }
-
-    func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments + ["--threads", "1"]
-        process.currentDirectoryURL = workDir
-        var environment = ProcessInfo.processInfo.environment
-        environment["AUTOREG_DATA"] = Self.dataRoot
-        process.environment = environment
-        let out = workDir.appendingPathComponent("stdout-\(UUID().uuidString)")
-        let err = workDir.appendingPathComponent("stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-        defer { try? outHandle.close(); try? errHandle.close() }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            XCTFail("autoreg \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                               stdout: try String(contentsOf: out, encoding: .utf8),
-                               stderr: try String(contentsOf: err, encoding: .utf8))
-    }
-
-    func assertSucceeds(_ r: CLITests.Result, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(r.signaled, "crashed: \(r.all)", file: file, line: line)
-        XCTAssertEqual(r.status, 0, r.all, file: file, line: line)
-    }
-
-    /// A failure: no crash, a non-zero status and an `Error:` line containing every fragment.
-    func assertFailsCleanly(_ r: CLITests.Result, mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(r.signaled, "crashed with signal \(r.status): \(r.all)", file: file, line: line)
-        XCTAssertNotEqual(r.status, 0, r.all, file: file, line: line)
-        let errorLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("Error:") }
-        XCTAssertNotNil(errorLine, "an Error: line on stderr: \(r.stderr)", file: file, line: line)
-        for f in fragments {
-            XCTAssertTrue(errorLine?.contains(f) ?? false, "error line '\(errorLine ?? "")' mentions '\(f)'", file: file, line: line)
         }
     }
 
