@@ -20,16 +20,11 @@ struct ReceptiveFieldCommand: ParsableCommand {
         """)
 
     @Option(help: "Checkpoint file (its trained weights), or use --model.") var checkpoint: String?
-    @Option(help: "A freshly initialised model instead of a checkpoint.") var model: ModelKind?
+    @Option(help: "A freshly initialised model instead of a checkpoint, shaped by --height, --width, --levels, --hidden, --channels, --layers, --kernel, --first-kernel, --dilations and --ordering.")
+    var model: ModelKind?
     @Option(help: "--model: image height.") var height: Int = 28
     @Option(help: "--model: image width.") var width: Int = 28
-    @Option(help: "--model: pixel levels, 2 (Bernoulli) or 256 (categorical).") var levels: Int = 2
-    @Option(help: "--model: hidden layer sizes, comma-separated (nade, made).") var hidden: String?
-    @Option(help: "--model: feature maps per layer (pixelcnn, gated-pixelcnn). Default 64.") var channels: Int?
-    @Option(help: "--model: residual (pixelcnn) or gated (gated-pixelcnn) blocks.") var layers: Int?
-    @Option(help: "--model: odd kernel size of the blocks (pixelcnn, gated-pixelcnn).") var kernel: Int?
-    @Option(help: "--model: odd size of pixelcnn's first, mask-A kernel.") var firstKernel: Int?
-    @Option(help: "--model: one dilation per block, comma-separated.") var dilations: String?
+    @OptionGroup var shape: ModelShapeOptions
     @Option(help: "--model: pixel ordering, natural or random (fvsbn, nade, made).") var ordering: PixelOrdering = .natural
     @Option(help: "Output position as ROW,COL (0-based).") var pixel: String
     @Option(help: "Input image: random (several seeded random images), zeros (black) or grey (mid-range).")
@@ -45,15 +40,12 @@ struct ReceptiveFieldCommand: ParsableCommand {
             throw ValidationError("give either --checkpoint PATH or --model NAME (one of them)")
         }
         if checkpoint != nil {
-            let used = [("--hidden", hidden != nil), ("--channels", channels != nil), ("--layers", layers != nil),
-                        ("--kernel", kernel != nil), ("--first-kernel", firstKernel != nil),
-                        ("--dilations", dilations != nil)].filter(\.1).map(\.0)
+            let used = (shape.hidden != nil ? ["--hidden"] : []) + shape.convolutionalOptionsGiven
             if !used.isEmpty {
                 throw ValidationError("\(used.joined(separator: ", ")) describe a --model; a --checkpoint brings its own")
             }
         }
         if height < 1 || width < 1 { throw ValidationError("--height and --width must be at least 1") }
-        if levels != 2 && levels != 256 { throw ValidationError("--levels must be 2 or 256, got \(levels)") }
         _ = try parsePixel()
         if samples < 1 { throw ValidationError("--samples must be at least 1, got \(samples)") }
         if scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
@@ -71,13 +63,8 @@ struct ReceptiveFieldCommand: ParsableCommand {
 
     func makeNetwork() throws -> any AutoregressiveModel {
         if let checkpoint { return try loadModel(checkpoint).0 }
-        let kind = model!
-        let dilationList = try dilations.map { try parseSizes($0, option: "--dilations") }
-        let config = ModelConfig(kind: kind, height: height, width: width, levels: levels,
-                                 hidden: try hidden.map { try parseSizes($0, option: "--hidden") },
-                                 ordering: ordering, seed: seed, hiddenChannels: channels,
-                                 layers: layers ?? dilationList?.count, kernelSize: kernel,
-                                 firstKernelSize: firstKernel, dilations: dilationList)
+        let config = try shape.config(model!, height: height, width: width, levels: shape.levels ?? 2,
+                                      ordering: ordering, seed: seed)
         return try makeModel(config)
     }
 

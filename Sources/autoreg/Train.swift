@@ -14,34 +14,19 @@ struct Train: ParsableCommand {
           autoreg train --model made --data binarized-mnist --masks 8 --epochs 20 --out runs/made
         """)
 
-    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: ModelKind = .made
+    @OptionGroup var architecture: ArchitectureOptions
     @Option(help: "Data set name: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var data: String = "binarized-mnist"
     @Option(help: "Folder holding the data set's files (default: search the usual places).")
     var dataDir: String?
     @Option(help: "Binarisation of 8-bit data for binary models: none, fixed, dynamic.")
     var binarize: Binarization = .none
-    @Option(help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; made, pixelcnn, gated-pixelcnn). Default: 2, or 256 for those on 8-bit data.")
-    var levels: Int?
-    @Option(help: "Hidden layer sizes, comma-separated (nade: one; made: one or two).")
-    var hidden: String?
     @Option(help: "made: number of connectivity masks to train over (and to average at test time).")
     var masks: Int = 1
     @Option(help: "Pixel ordering: natural (raster) or random.")
     var ordering: PixelOrdering = .natural
     @Flag(help: "made: add direct input-to-output connections.")
     var direct = false
-    @Option(help: "pixelcnn, gated-pixelcnn: feature maps per layer (pixelcnn: the residual stream, 2h). Default 64.")
-    var channels: Int?
-    @Option(help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7).")
-    var layers: Int?
-    @Option(help: "pixelcnn, gated-pixelcnn: odd size k of the k x k mask-B / vertical and 1 x k horizontal kernels. Default 3.")
-    var kernel: Int?
-    @Option(help: "pixelcnn: odd size of the first, mask-A kernel. Default 7.")
-    var firstKernel: Int?
-    @Option(help: "pixelcnn, gated-pixelcnn: one dilation per block, comma-separated, e.g. 1,2,1,4,1,2,1 (gated default; pixelcnn: all 1).")
-    var dilations: String?
     @Flag(help: "gated-pixelcnn: condition on the images' class labels (a per-class bias in every gated layer).")
     var conditional = false
     @Option(help: "Number of epochs.") var epochs: Int = 10
@@ -74,10 +59,9 @@ struct Train: ParsableCommand {
         if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
-        if let l = levels, l != 2 && l != 256 { throw ValidationError("--levels must be 2 or 256, got \(l)") }
+        let model = architecture.model
         if !model.isConvolutional {
-            let used = [("--channels", channels != nil), ("--layers", layers != nil), ("--kernel", kernel != nil),
-                        ("--first-kernel", firstKernel != nil), ("--dilations", dilations != nil)].filter(\.1).map(\.0)
+            let used = architecture.shape.convolutionalOptionsGiven
             if !used.isEmpty {
                 throw ValidationError("\(used.joined(separator: ", ")) apply to pixelcnn and gated-pixelcnn, not \(model.rawValue)")
             }
@@ -110,7 +94,7 @@ struct Train: ParsableCommand {
         options.validLimit = validLimit
         options.evalMasks = evalMasks
         options.includeValidation = includeValid
-        options.outputDirectory = out ?? "runs/\(model.rawValue)-\(data)"
+        options.outputDirectory = out ?? "runs/\(architecture.model.rawValue)-\(data)"
 
         let lastPath = options.outputDirectory + "/last.ckpt"
         let trainer: Trainer
@@ -125,22 +109,18 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(lastPath) exists: pass --resume to continue it, or choose another --out")
             }
             let shape = try imageShape(of: data, dataDirectory: dataDir)
-            let categorical = model == .made || model.isConvolutional
-            let modelLevels = levels ?? (categorical && shape.levels == 256 && binarize == .none ? 256 : 2)
+            let modelLevels = architecture.levels(dataLevels: shape.levels, binarized: binarize != .none)
             if modelLevels == 2 && shape.levels == 256 && binarize == .none {
                 options.binarization = .fixed
                 note("note: \(data) is 8-bit; binarising it at 0.5 for a binary model (see --binarize)")
             }
-            let dilationList = try dilations.map { try parseSizes($0, option: "--dilations") }
             if conditional && shape.classes == 0 {
                 throw ValidationError("--conditional needs class labels, and \(data) has none")
             }
             let classes = conditional ? shape.classes : 0
-            let config = ModelConfig(kind: model, height: shape.height, width: shape.width, channels: shape.channels,
-                                     levels: modelLevels, hidden: try hidden.map { try parseSizes($0, option: "--hidden") },
-                                     masks: masks, ordering: ordering, directConnections: direct, seed: seed,
-                                     hiddenChannels: channels, layers: layers ?? dilationList?.count, kernelSize: kernel,
-                                     firstKernelSize: firstKernel, dilations: dilationList, classes: classes)
+            let config = try architecture.config(height: shape.height, width: shape.width, channels: shape.channels,
+                                                 levels: modelLevels, masks: masks, ordering: ordering,
+                                                 directConnections: direct, seed: seed, classes: classes)
             let m = try makeModel(config)
             trainer = try Trainer(model: m, options: options)
         }
