@@ -8,7 +8,7 @@ struct Autoreg: ParsableCommand {
         commandName: "autoreg",
         abstract: "Train, evaluate, sample and benchmark autoregressive image models.",
         discussion: """
-        Models: fvsbn, nade, made. Data sets: binarized-mnist, mnist, fashion-mnist \
+        Models: fvsbn, nade, made, pixelcnn, gated-pixelcnn. Data sets: binarized-mnist, mnist, fashion-mnist \
         (looked for under --data-dir, $AUTOREG_DATA, ../shared/data, ./data and \
         /usr/share/datasets). Likelihoods are reported in nats per image and bits per dimension.
         """,
