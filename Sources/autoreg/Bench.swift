@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
         machine's sgemm peak measured in the same run. --json prints one JSON line instead \
         (benchmarks/compare.py reads it).
         """,
-        subcommands: [TrainBench.self, EvalBench.self, SampleBench.self, ModelBench.self, GemmBench.self])
+        subcommands: [TrainBench.self, EvalBench.self, SampleBench.self, ModelBench.self, GemmBench.self, ConvBench.self])
 }
 
 /// Peak resident memory of this process so far, in MiB.
