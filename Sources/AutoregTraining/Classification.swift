@@ -56,7 +56,7 @@ public struct LikelihoodClassifier {
 
     /// log p(x | y) in nats for every image and class: `count` rows of `classes` values.
     /// MADE models average all their masks, as `Evaluator` does.
-    public func logLikelihoods(_ data: ImageDataset, batchSize: Int = 500) throws -> [[Float]] {
+    public func logLikelihoods(_ data: ImageDataset, batchSize: Int? = nil) throws -> [[Float]] {
         let c = config
         guard data.dimension == c.dimension else {
             throw ClassificationError(description: "\(data.name) images have \(data.dimension) pixels "
@@ -65,10 +65,11 @@ public struct LikelihoodClassifier {
         guard data.levels == c.levels else {
             throw ClassificationError(description: "\(data.name) has \(data.levels) levels per pixel, the model \(c.levels)")
         }
-        guard batchSize >= 1 else { throw ClassificationError(description: "batch size must be at least 1") }
+        if let b = batchSize, b < 1 { throw ClassificationError(description: "batch size must be at least 1") }
         var rows = [[Float]](repeating: [Float](repeating: 0, count: classes), count: data.count)
         switch source {
         case let .conditional(model):
+            let batchSize = batchSize ?? Evaluator.defaultBatchSize(for: model)
             var start = 0
             while start < data.count {
                 let idx = Array(start..<min(start + batchSize, data.count))
@@ -92,7 +93,7 @@ public struct LikelihoodClassifier {
     }
 
     /// Scores, predictions and margins for every image of `data`, with log p(y) = `logPrior`.
-    public func classify(_ data: ImageDataset, logPrior: [Float], batchSize: Int = 500) throws -> Classification {
+    public func classify(_ data: ImageDataset, logPrior: [Float], batchSize: Int? = nil) throws -> Classification {
         guard logPrior.count == classes else {
             throw ClassificationError(description: "prior has \(logPrior.count) classes, the classifier \(classes)")
         }

@@ -159,7 +159,8 @@ public final class Trainer {
             state.epoch += 1
             state.stepInEpoch = 0
             state.shuffleRNG = epochRNG
-            let result = Evaluator.evaluate(model, valid, batchSize: o.evalBatchSize, masks: evalMasks)
+            let result = Evaluator.evaluate(model, valid, batchSize: min(o.evalBatchSize, Evaluator.defaultBatchSize(for: model)),
+                                            masks: evalMasks)
             let trainNLL = state.epochLossSum / Double(max(state.epochImages, 1))
             state.epochLossSum = 0; state.epochImages = 0
             // With validation inside the training data it cannot pick a best epoch: keep the last.

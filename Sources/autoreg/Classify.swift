@@ -28,7 +28,7 @@ struct Classify: ParsableCommand {
     @Option(help: "Folder for least-sure.png and scores.csv.") var outDir: String = "classify"
     @Option(help: "Number of least-sure images to show.") var show: Int = 16
     @Option(help: "Enlarge each pixel of least-sure.png this many times.") var scale: Int = 3
-    @Option(help: "Images per batch.") var batchSize: Int = 500
+    @Option(help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -46,7 +46,7 @@ struct Classify: ParsableCommand {
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
         if show < 0 { throw ValidationError("--show must not be negative, got \(show)") }
         if scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
     }
 
     func checkpointList(_ text: String) -> [String] {

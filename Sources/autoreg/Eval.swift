@@ -21,7 +21,7 @@ struct Eval: ParsableCommand {
     @Option(help: "made: average this many masks (default: all the model has).") var masks: Int?
     @Flag(help: "Also evaluate the training split and print the train/test gap.") var gap = false
     @Option(help: "Evaluate only the first N images.") var limit: Int?
-    @Option(help: "Images per batch.") var batchSize: Int = 500
+    @Option(help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
     @Flag(help: "Map -log p(x_i | x_<i) over the pixels of one image (--index) into a PNG (--out).")
     var perPixel = false
     @Option(help: "--per-pixel: index of the image in the split (default 0).") var index: Int?
@@ -32,7 +32,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
         if let m = masks, m < 1 { throw ValidationError("--masks must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1") }
         if !perPixel && (index != nil || out != nil) { throw ValidationError("--index and --out go with --per-pixel") }
         if perPixel && gap { throw ValidationError("--gap does not go with --per-pixel") }
         if let i = index, i < 0 { throw ValidationError("--index must not be negative, got \(i)") }
