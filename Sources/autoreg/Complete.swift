@@ -73,7 +73,7 @@ struct Complete: ParsableCommand {
         }
         let labels = try options.labels(for: model, count: k, fallback: datasetLabel)
         let method = try options.method(for: model, observing: observedCount > 0)
-        options.applyThreads(for: method)
+        options.applyThreads(for: method, model: model)
         var rng = RandomGenerator(seed: options.seed)
         let fixed = (0..<k).flatMap { _ in original }
         let (s, seconds) = withSamplingProgress("completing (\(method.rawValue))") { progress in

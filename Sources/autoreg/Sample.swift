@@ -16,7 +16,7 @@ struct SamplingOptions: ParsableArguments {
     var sampler: Sampler = .automatic
     @Option(help: "Class label to condition on (class-conditional checkpoints only).") var label: Int?
     @Option(help: "Enlarge each pixel this many times.") var scale: Int = 3
-    @Option(help: "Threads for matrix products (default: 1 for the cached sampler, whose many small products lose more to thread synchronisation than they gain; all cores otherwise).")
+    @Option(help: "Threads for matrix products (default: all cores for the naive sampler on pixelcnn and gated-pixelcnn, whose full passes split their images over the threads; 1 otherwise, where many small products lose more to thread synchronisation than they gain).")
     var threads: Int?
 
     func validate() throws {
@@ -25,9 +25,10 @@ struct SamplingOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Sets the matrix-product threads for sampling with `method`.
-    func applyThreads(for method: SamplingMethod) {
-        Gemm.setThreads(threads ?? (method == .cached ? 1 : ProcessInfo.processInfo.activeProcessorCount))
+    /// Sets the matrix-product threads for sampling `model` with `method`.
+    func applyThreads(for method: SamplingMethod, model: any AutoregressiveModel) {
+        let fullPasses = method == .naive && model.config.kind.isConvolutional
+        Gemm.setThreads(threads ?? (fullPasses ? ProcessInfo.processInfo.activeProcessorCount : 1))
     }
 
     /// The sampler to use for `model`, or an error naming why `--sampler cached` cannot be.
@@ -108,7 +109,7 @@ struct SampleCommand: ParsableCommand {
         let (model, _) = try loadModel(options.checkpoint)
         let labels = try options.labels(for: model, count: n)
         let method = try options.method(for: model, observing: false)
-        options.applyThreads(for: method)
+        options.applyThreads(for: method, model: model)
         let c = model.config
         var rng = RandomGenerator(seed: options.seed)
         let (s, seconds) = withSamplingProgress("sampling (\(method.rawValue))") { progress in
