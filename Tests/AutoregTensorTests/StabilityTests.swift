@@ -9,6 +9,23 @@ final class StabilityTests: XCTestCase {
         max(l, 0) - t * l + Foundation.log1p(Foundation.exp(-abs(l)))
     }
 
+    func testBernoulliNLLKeepsRelativeAccuracyAcrossLogits() {
+        // The softplus term log(1 + e^−|l|) has its own series (not libm's log1pf): check it
+        // over a fine grid, including the tiny losses of confident, correct predictions.
+        let logits = stride(from: -40, through: 40, by: 0.01).map { Float($0) }
+        for target: Float in [0, 1] {
+            let nll = Tensor(shape: [logits.count], data: logits)
+                .bernoulliNLL(targets: Tensor(repeating: target, shape: [logits.count]))
+            var worst = 0.0, at: Float = 0
+            for (i, l) in logits.enumerated() {
+                let exact = exactBernoulli(Double(l), Double(target))
+                let rel = abs(Double(nll.data[i]) - exact) / exact
+                if rel > worst { (worst, at) = (rel, l) }
+            }
+            XCTAssertLessThan(worst, 2e-6, "target \(target): worst relative error at logit \(at)")
+        }
+    }
+
     func testBernoulliNLLAtExtremeLogits() {
         let logits: [Float] = [100, -100, 100, -100, 100, -100, 30, -30, 0, 1e-3, 88.5, -88.5]
         let targets: [Float] = [1, 0, 0, 1, 0.25, 0.75, 0, 1, 1, 0, 1, 1]
