@@ -88,18 +88,15 @@ extension Tensor {
             residual?.accumulateGrad(result.grad!)  // shares the buffer when it has none yet
             result.grad!.withUnsafeBufferPointer { pg in
                 let gy = pg.baseAddress!
-                for (t, c) in zip(terms, convs) {
-                    if let bias = t.bias, bias.requiresGrad {  // dBias = Σ over N, H, W
-                        bias.accumulateGrad { gb in
-                            for co in 0..<cout {
-                                var s: Float = 0
-                                for n in 0..<batch { s += ar_sum(gy + n * outSize + co * pixels, pixels) }
-                                gb[co] += s
-                            }
-                        }
+                // dBias = Σ over N, H, W, the same for every term's bias: summed once.
+                let biases = terms.compactMap(\.bias).filter(\.requiresGrad)
+                if !biases.isEmpty {
+                    let sums = (0..<cout).map { co in
+                        (0..<batch).reduce(Float(0)) { $0 + ar_sum(gy + $1 * outSize + co * pixels, pixels) }
                     }
-                    c.backward(gy)
+                    for bias in biases { bias.accumulateGrad { gb in for co in 0..<cout { gb[co] += sums[co] } } }
                 }
+                for c in convs { c.backward(gy) }
             }
         }
     }
