@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "AutoregImaging", dependencies: ["CZlib"], swiftSettings: swiftFast),
         // Training loop, evaluation, checkpoints, metrics.
         .target(name: "AutoregTraining",
-                dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData"], swiftSettings: swiftFast),
+                dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "CKernels"],
+                swiftSettings: swiftFast),
         .executableTarget(name: "autoreg", dependencies: [
             "AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "AutoregTraining", "AutoregImaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -16,6 +16,8 @@ public final class Trainer {
     /// Receives human-readable lines (epoch summaries); progress goes to `progress`.
     public var log: (String) -> Void = { print($0) }
     public var progress = ProgressLine()
+    /// The signal that stopped the last `run()` early (see `StopRequest`), or nil.
+    public private(set) var stoppedBySignal: Int32?
 
     var lastPath: String { state.options.outputDirectory + "/last.ckpt" }
     var bestPath: String { state.options.outputDirectory + "/best.ckpt" }
@@ -78,6 +80,7 @@ public final class Trainer {
     /// Runs until `epochs` are complete or the time budget is spent; returns the final state.
     @discardableResult
     public func run() throws -> TrainingState {
+        stoppedBySignal = nil
         let o = state.options
         let params = model.parameters.map(\.tensor)
         let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
@@ -146,6 +149,14 @@ public final class Trainer {
                     progress.finish()
                     try saveLast()
                     log("time budget of \(m) min reached at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
+                        + "checkpoint \(lastPath) (rerun with --resume to continue)")
+                    return state
+                }
+                if let sig = StopRequest.signal {
+                    progress.finish()
+                    try saveLast()
+                    stoppedBySignal = sig
+                    log("stopped by signal \(sig) at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
                         + "checkpoint \(lastPath) (rerun with --resume to continue)")
                     return state
                 }

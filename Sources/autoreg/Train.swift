@@ -31,17 +31,20 @@ struct Train: ParsableCommand {
     var conditional = false
     @Option(help: "Number of epochs.") var epochs: Int = 10
     @Option(help: "Minibatch size.") var batchSize: Int = 100
-    @Option(help: "Learning rate.") var lr: Float = 1e-3
+    @Option(help: "Learning rate (default: 1e-3).") var lr: Float?
     @Option(help: "Optimizer: adam or sgd.") var optimizer: String = "adam"
     @Option(help: "SGD momentum.") var momentum: Float = 0.9
-    @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA.")
-    var lrDecay: String = "none"
+    @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA (default: none).")
+    var lrDecay: String?
     @Option(help: "Clip the global gradient norm to this value.") var clip: Float?
     @Option(help: "L2 weight decay coefficient.") var weightDecay: Float = 0
     @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
-    @Flag(help: "Continue from OUT/last.ckpt.") var resume = false
+    @Flag(help: """
+        Continue from OUT/last.ckpt with its saved settings. --epochs and --max-minutes apply anew; \
+        --lr, --lr-decay, --clip and --valid-limit change the run only when given.
+        """) var resume = false
     @Option(help: "Stop after this many minutes (a checkpoint is written; resume later).")
     var maxMinutes: Double?
     @Option(help: "Use only the first N training images.") var trainLimit: Int?
@@ -55,7 +58,8 @@ struct Train: ParsableCommand {
     func validate() throws {
         if epochs < 0 { throw ValidationError("--epochs must not be negative") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if let lrDecay { _ = try parseSchedule(lrDecay) }
         if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
@@ -82,10 +86,10 @@ struct Train: ParsableCommand {
         options.binarization = binarize
         options.batchSize = batchSize
         options.epochs = epochs
-        options.learningRate = lr
+        options.learningRate = lr ?? 1e-3
         options.optimizer = optimizer
         options.momentum = momentum
-        options.schedule = try parseSchedule(lrDecay)
+        options.schedule = try parseSchedule(lrDecay ?? "none")
         options.clipNorm = clip
         options.weightDecay = weightDecay
         options.seed = seed
@@ -99,11 +103,13 @@ struct Train: ParsableCommand {
         let lastPath = options.outputDirectory + "/last.ckpt"
         let trainer: Trainer
         if resume {
-            let ck = try Checkpoint.read(from: lastPath)
+            var ck = try Checkpoint.read(from: lastPath)
             guard ck.training != nil else { throw TrainingError(description: "\(lastPath): has no training state to resume") }
+            let changes = try changeOnResume(&ck.training!.options)
             let m = try ck.makeModel(path: lastPath)
             trainer = try Trainer(model: m, options: options, resume: ck)
-            note("resuming \(lastPath) at epoch \(ck.training!.epoch + 1), step \(ck.training!.stepInEpoch)")
+            note("resuming \(lastPath) at epoch \(ck.training!.epoch + 1), step \(ck.training!.stepInEpoch)"
+                 + (changes.isEmpty ? "" : " with " + changes.joined(separator: ", ")))
         } else {
             if FileManager.default.fileExists(atPath: lastPath) {
                 throw ValidationError("\(lastPath) exists: pass --resume to continue it, or choose another --out")
@@ -124,7 +130,9 @@ struct Train: ParsableCommand {
             let m = try makeModel(config)
             trainer = try Trainer(model: m, options: options)
         }
+        StopRequest.catchSignals()
         let state = try trainer.run()
+        if let sig = trainer.stoppedBySignal { throw ExitCode(128 + sig) }
         if let best = state.bestValidNLL {
             print(String(format: "best valid NLL %.2f nats at epoch %d; checkpoints in %@", best, state.bestEpoch ?? 0,
                          options.outputDirectory))
@@ -137,5 +145,25 @@ struct Train: ParsableCommand {
             print(String(format: "test NLL %.2f nats/image, %.4f bits/dim (%d images, %.0f img/s)",
                          r.natsPerImage, r.bitsPerDimension, r.images, r.imagesPerSecond))
         }
+    }
+
+    /// Applies the settings given on the command line that may change when a run resumes;
+    /// returns a description of each change.
+    func changeOnResume(_ saved: inout TrainingOptions) throws -> [String] {
+        var changes: [String] = []
+        if let lr, lr != saved.learningRate {
+            changes.append("lr \(saved.learningRate) -> \(lr)")
+            saved.learningRate = lr
+        }
+        if let lrDecay {
+            let schedule = try parseSchedule(lrDecay)
+            if schedule != saved.schedule { changes.append("lr decay \(lrDecay)"); saved.schedule = schedule }
+        }
+        if let clip, clip != saved.clipNorm { changes.append("clip \(clip)"); saved.clipNorm = clip }
+        if let validLimit, validLimit != saved.validLimit {
+            changes.append("valid limit \(validLimit)")
+            saved.validLimit = validLimit
+        }
+        return changes
     }
 }

@@ -79,6 +79,50 @@ final class CLITests: CLITestCase {
         assertFailsCleanly(r, mentioning: [out + "/last.ckpt"])
     }
 
+    /// Writes a tiny binarized-MNIST folder (random 28x28 binary images in .amat files).
+    func writeTinyBinarizedMNIST(counts: [String: Int]) throws -> String {
+        let dir = workDir.appendingPathComponent("tiny-binarized-mnist")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var rng = SystemRandomNumberGenerator()
+        for (split, count) in counts {
+            let lines = (0..<count).map { _ in (0..<784).map { _ in Bool.random(using: &rng) ? "1" : "0" }.joined(separator: " ") }
+            try (lines.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("binarized_mnist_\(split).amat"),
+                                                          atomically: true, encoding: .utf8)
+        }
+        return dir.path
+    }
+
+    /// On --resume the saved settings hold, except --lr, --lr-decay, --clip and --valid-limit when
+    /// given; a change is announced and then saved with the run.
+    func testResumeChangesTheLearningRateOnlyWhenAsked() throws {
+        let data = try writeTinyBinarizedMNIST(counts: ["train": 40, "valid": 10, "test": 10])
+        let out = workDir.appendingPathComponent("lr-run").path
+        func rates() throws -> [Double] {
+            let text = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+            return try text.split(separator: "\n").map { line in
+                let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                return try XCTUnwrap(row["learning_rate"] as? Double)
+            }
+        }
+        let common = ["--data", "binarized-mnist", "--data-dir", data, "--out", out]
+        assertSucceeds(try run(["train", "--model", "fvsbn", "--batch-size", "20", "--lr", "0.01", "--epochs", "1"] + common))
+        let unchanged = try run(["train", "--resume", "--epochs", "2"] + common)
+        assertSucceeds(unchanged)
+        let resuming = unchanged.stderr.split(separator: "\n").filter { $0.hasPrefix("resuming") }
+        XCTAssertEqual(resuming.count, 1, unchanged.stderr)
+        XCTAssertFalse(resuming.first?.contains(" with ") ?? true, "nothing changed: \(unchanged.stderr)")
+        let changed = try run(["train", "--resume", "--epochs", "3", "--lr", "0.004", "--lr-decay", "exp:0.5"] + common)
+        assertSucceeds(changed)
+        XCTAssertTrue(changed.stderr.contains("lr 0.01 -> 0.004") && changed.stderr.contains("lr decay exp:0.5"), changed.stderr)
+        assertSucceeds(try run(["train", "--resume", "--epochs", "4"] + common))
+        // Epochs are numbered from 0 in the schedule: epoch 3 runs at 0.004 * 0.5^2, epoch 4 at 0.004 * 0.5^3.
+        let expected = [0.01, 0.01, 0.001, 0.0005]
+        let got = try rates()
+        XCTAssertEqual(got.count, 4)
+        for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-7, "\(got)") }
+        assertFailsCleanly(try run(["train", "--resume", "--lr-decay", "exp:"] + common), mentioning: ["--lr-decay"])
+    }
+
     func testSampleRejectsBadOutput() throws {
         assertFailsCleanly(try run(["sample", "--checkpoint", "x.ckpt", "--out", "samples.jpg"]), mentioning: ["samples.jpg"])
     }

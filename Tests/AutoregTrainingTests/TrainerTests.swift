@@ -191,6 +191,38 @@ final class ResumeTests: XCTestCase {
         assertSameBits(parameterBits(trainer.model), a.weights, "resumed with default options on the command line")
     }
 
+    /// SIGTERM (or Ctrl-C) ends the run after the minibatch in progress, with last.ckpt holding
+    /// exactly that state: resuming from it ends where an uninterrupted run ends.
+    func testSignalStopsAfterTheStepAndCheckpoints() throws {
+        let cfg = config(.nade, hidden: [8])
+        let options = { (dir: URL) in trainingOptions(dir, epochs: 2, learningRate: 0.02) }
+        let a = try uninterrupted(cfg, options, train: binaryTrain, valid: binaryValid)
+
+        let dir = try makeTemporaryDirectory(self)
+        let last = dir.appendingPathComponent("last.ckpt")
+        StopRequest.catchSignals()
+        defer { StopRequest.clear(); signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL) }
+        XCTAssertNil(StopRequest.signal)
+        raise(SIGTERM)
+        XCTAssertEqual(StopRequest.signal, SIGTERM, "the handler records the signal; the process lives on")
+        let first = try makeTrainer(try makeModel(cfg), options(dir), train: binaryTrain, valid: binaryValid)
+        let stopped = try first.run()
+        XCTAssertEqual(first.stoppedBySignal, SIGTERM)
+        XCTAssertEqual(stopped.step, 1, "stops after the step in progress")
+        XCTAssertEqual(try Checkpoint.read(last).training?.step, 1, "last.ckpt written at the stop")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("best.ckpt").path),
+                       "no epoch finished, so no best checkpoint")
+
+        StopRequest.clear()
+        let ck = try Checkpoint.read(last)
+        let second = try makeTrainer(try ck.makeModel(path: last.path), options(dir), train: binaryTrain,
+                                     valid: binaryValid, resume: ck)
+        let state = try second.run()
+        XCTAssertNil(second.stoppedBySignal)
+        XCTAssertEqual(state.step, a.state.step)
+        assertSameBits(parameterBits(second.model), a.weights, "resumed run ends where the uninterrupted one does")
+    }
+
     /// Resuming a finished run with more epochs continues it like a longer run.
     func testExtendingAFinishedRun() throws {
         let cfg = config(.made, hidden: [10], masks: 2)

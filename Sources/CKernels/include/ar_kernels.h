@@ -89,6 +89,14 @@ long long ar_flops(void);
 /// Sets the number of OpenMP threads used by oneDNN; returns 0 if the runtime is absent.
 int ar_set_threads(int n);
 
+/// Installs SIGINT and SIGTERM handlers that only record the signal (one shot each:
+/// a second signal takes the default action).
+void ar_stop_install(void);
+/// The signal that asked to stop, or 0.
+int ar_stop_requested(void);
+/// Forgets a recorded stop request.
+void ar_stop_clear(void);
+
 #ifdef __cplusplus
 }
 #endif
