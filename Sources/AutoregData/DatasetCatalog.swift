@@ -8,6 +8,9 @@ public enum DatasetName: String, CaseIterable, Sendable {
     case mnist
     /// Fashion-MNIST, 8-bit, in IDX files, split like ``mnist``.
     case fashionMNIST = "fashion-mnist"
+    /// CIFAR-10, 32x32 RGB, 8-bit, binary version; train/valid are the first 45 000 / last 5 000
+    /// of the five training batches.
+    case cifar10
 }
 
 /// A data set split.
@@ -24,6 +27,8 @@ public enum Split: String, CaseIterable, Sendable {
 public enum DatasetCatalog {
     /// Size of the validation split taken from the end of the MNIST / Fashion-MNIST train file.
     public static let idxValidationCount = 10_000
+    /// Size of the validation split taken from the end of CIFAR-10's training batches.
+    public static let cifarValidationCount = 5_000
 
     /// Loads `split` of the data set called `name` (e.g. "binarized-mnist").
     public static func load(name: String, split: Split, dataDirectory: String? = nil) throws -> ImageDataset {
@@ -63,6 +68,19 @@ public enum DatasetCatalog {
             return split == .train
                 ? all.prefix(trainCount, name: "\(name.rawValue)/train")
                 : all.suffix(idxValidationCount, name: "\(name.rawValue)/valid")
+        case .cifar10:
+            let batches = try paths.map { try CIFAR10.readBatch(path: $0, name: name.rawValue) }
+            let all = ImageDataset(name: name.rawValue, pixels: batches.flatMap(\.pixels), count: batches.reduce(0) { $0 + $1.count },
+                                   height: CIFAR10.side, width: CIFAR10.side, channels: 3, levels: 256,
+                                   labels: batches.flatMap { $0.labels ?? [] })
+            guard split != .test else { return named(all, "\(name.rawValue)/test") }
+            guard all.count > cifarValidationCount else {
+                throw DataError.wrongDimensions(path: paths.last!, detail: "\(all.count) training images, too few for a "
+                    + "\(cifarValidationCount)-image validation split")
+            }
+            return split == .train
+                ? all.prefix(all.count - cifarValidationCount, name: "\(name.rawValue)/train")
+                : all.suffix(cifarValidationCount, name: "\(name.rawValue)/valid")
         }
     }
 
@@ -84,7 +102,7 @@ public enum DatasetCatalog {
         places.append(standardized(join(cwd, "../shared/data/\(name.rawValue)")))
         places.append(join(cwd, "data/\(name.rawValue)"))
         if name == .fashionMNIST { places.append("/usr/share/datasets/fashion-mnist") }
-        return places
+        return places.flatMap { place in [place] + archiveFolders(name).map { join(place, $0) } }
     }
 
     /// Base names of the files `split` needs (each may also carry a `.gz` suffix).
@@ -95,6 +113,8 @@ public enum DatasetCatalog {
         case .mnist, .fashionMNIST:
             let prefix = split == .test ? "t10k" : "train"
             return ["\(prefix)-images-idx3-ubyte", "\(prefix)-labels-idx1-ubyte"]
+        case .cifar10:
+            return split == .test ? ["test_batch.bin"] : (1...5).map { "data_batch_\($0).bin" }
         }
     }
 
@@ -134,11 +154,19 @@ public enum DatasetCatalog {
             return "Download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from an MNIST mirror, e.g. https://ossci-datasets.s3.amazonaws.com/mnist/\n\(setEnv)"
         case .fashionMNIST:
             return "Install it with: apt-get install dataset-fashion-mnist\n\(setEnv)"
+        case .cifar10:
+            return "Download the binary version, https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, and extract it "
+                + "(its folder cifar-10-batches-bin/ may stay as it is inside cifar10/).\n\(setEnv)"
         }
     }
 
     private static func candidateDirectories(name: DatasetName, explicit: String) -> [String] {
-        [explicit, join(explicit, name.rawValue)]
+        [explicit, join(explicit, name.rawValue)].flatMap { place in [place] + archiveFolders(name).map { join(place, $0) } }
+    }
+
+    /// Folders that a data set's download unpacks into, searched inside each candidate.
+    private static func archiveFolders(_ name: DatasetName) -> [String] {
+        name == .cifar10 ? ["cifar-10-batches-bin"] : []
     }
 
     private static func holds(_ files: [String], _ directory: String) -> Bool {

@@ -208,7 +208,7 @@ public final class Trainer {
         let url = URL(fileURLWithPath: metricsPath)
         if !FileManager.default.fileExists(atPath: metricsPath) {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: metricsPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: metricsPath, contents: nil)
         }
         let h = try FileHandle(forWritingTo: url)
         defer { try? h.close() }

@@ -123,6 +123,44 @@ final class CLITests: CLITestCase {
         assertFailsCleanly(try run(["train", "--resume", "--lr-decay", "exp:"] + common), mentioning: ["--lr-decay"])
     }
 
+    /// Writes a small CIFAR-10 folder: five training batches of `perBatch` random records and a
+    /// test batch of 4.
+    func writeTinyCIFAR10(perBatch: Int) throws -> String {
+        let dir = workDir.appendingPathComponent("tiny-cifar10/cifar-10-batches-bin")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var rng = SystemRandomNumberGenerator()
+        func batch(_ n: Int) -> Data {
+            let words = (0..<(n * 3073 + 7) / 8).map { _ in rng.next() }
+            var bytes = words.withUnsafeBytes { Data($0.prefix(n * 3073)) }
+            for record in 0..<n { bytes[record * 3073] %= 10 }  // the label byte
+            return bytes
+        }
+        for b in 1...5 { try batch(perBatch).write(to: dir.appendingPathComponent("data_batch_\(b).bin")) }
+        try batch(4).write(to: dir.appendingPathComponent("test_batch.bin"))
+        return dir.deletingLastPathComponent().path
+    }
+
+    /// Colour end to end: both convolutional models train on 32x32x3 8-bit images, evaluate on
+    /// the test split and write RGB samples.
+    func testColourModelsTrainEvaluateAndSample() throws {
+        let data = try writeTinyCIFAR10(perBatch: 1002)  // 10 training images beside the 5 000-image validation split
+        for model in ["pixelcnn", "gated-pixelcnn"] {
+            let out = workDir.appendingPathComponent("colour-\(model)").path
+            let trained = try run(["train", "--model", model, "--data", "cifar10", "--data-dir", data, "--channels", "6",
+                                   "--layers", "1", "--epochs", "1", "--batch-size", "5", "--valid-limit", "6", "--out", out])
+            assertSucceeds(trained)
+            XCTAssertTrue(trained.stdout.contains("10 train / 6 valid images"), trained.stdout)
+            let evaluated = try run(["eval", "--checkpoint", out + "/best.ckpt", "--split", "test"])
+            assertSucceeds(evaluated)
+            XCTAssertTrue(evaluated.stdout.contains("bits/dim") && evaluated.stdout.contains("4 images"), evaluated.stdout)
+            let png = out + "/samples.png"
+            assertSucceeds(try run(["sample", "--checkpoint", out + "/best.ckpt", "-n", "2", "--scale", "1", "--out", png]))
+            let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: png)))
+            XCTAssertGreaterThan(bytes.count, 26)
+            XCTAssertEqual(bytes[25], 2, "PNG colour type 2: RGB")
+        }
+    }
+
     func testSampleRejectsBadOutput() throws {
         assertFailsCleanly(try run(["sample", "--checkpoint", "x.ckpt", "--out", "samples.jpg"]), mentioning: ["samples.jpg"])
     }
