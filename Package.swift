@@ -33,8 +33,8 @@ let package = Package(
         .target(name: "AutoregNN", dependencies: ["AutoregTensor", "CKernels"], swiftSettings: swiftFast),
         // FVSBN, NADE, MADE, ...
         .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"], swiftSettings: swiftFast),
-        // Dataset readers (IDX, .amat; plain or gzip), binarisation, splits, batching.
-        .target(name: "AutoregData", dependencies: ["CZlib"], swiftSettings: swiftFast),
+        // Dataset readers (IDX, .amat, CIFAR-10 batches: plain or gzip; PNG folders), binarisation, splits, batching.
+        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregImaging"], swiftSettings: swiftFast),
         // PNG writing, image grids, heat maps.
         .target(name: "AutoregImaging", dependencies: ["CZlib"], swiftSettings: swiftFast),
         // Training loop, evaluation, checkpoints, metrics.
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregTestSupport"]),
         .testTarget(name: "AutoregModelsTests",
                     dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregTestSupport"]),
-        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData"]),
+        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregImaging"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
         .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging"]),
     ],

@@ -29,6 +29,8 @@ public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
     case datasetNotFound(name: String, searched: [String], hint: String)
     /// The data set name is not one the catalog knows.
     case unknownDataset(name: String, known: [String])
+    /// A file or folder that cannot serve as data, and why.
+    case unusable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -59,6 +61,8 @@ public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
             return "data set \"\(name)\" not found; looked in:\n\(places)\n\(hint)"
         case let .unknownDataset(name, known):
             return "unknown data set \"\(name)\"; known: \(known.joined(separator: ", "))"
+        case let .unusable(path, reason):
+            return "\(path): \(reason)"
         }
     }
 }

@@ -11,6 +11,8 @@ public enum DatasetName: String, CaseIterable, Sendable {
     /// CIFAR-10, 32x32 RGB, 8-bit, binary version; train/valid are the first 45 000 / last 5 000
     /// of the five training batches.
     case cifar10
+    /// The user's own PNG files in `train/`, `valid/`, `test/` folders (see ``PNGFolder``).
+    case png
 }
 
 /// A data set split.
@@ -43,19 +45,26 @@ public enum DatasetCatalog {
         let files = fileNames(name: name, split: split)
         let directory: String
         if let dataDirectory {
-            guard let found = candidateDirectories(name: name, explicit: dataDirectory).first(where: { holds(files, $0) }) else {
+            guard let found = candidateDirectories(name: name, explicit: dataDirectory).first(where: { holds(files, $0, name: name) }) else {
+                if name == .png {
+                    throw DataError.unusable(path: dataDirectory, reason: "has no \(files[0])/ folder of PNG files "
+                        + "(expected train/, and valid/ and test/ if you have them)")
+                }
                 throw DataError.filesNotInDirectory(directory: dataDirectory, files: files)
             }
             directory = found
         } else {
             let places = searchDirectories(name: name)
-            guard let found = places.first(where: { holds(files, $0) }) else {
+            guard let found = places.first(where: { holds(files, $0, name: name) }) else {
                 throw DataError.datasetNotFound(name: name.rawValue, searched: places, hint: howToGet(name))
             }
             directory = found
         }
+        if name == .png { return try PNGFolder.load(root: directory, split: split, name: name.rawValue) }
         let paths = files.map { resolve($0, in: directory)! }
         switch name {
+        case .png:
+            preconditionFailure("loaded above")
         case .binarizedMNIST:
             return try loadAmat(path: paths[0], name: "\(name.rawValue)/\(split.rawValue)")
         case .mnist, .fashionMNIST:
@@ -89,7 +98,7 @@ public enum DatasetCatalog {
         let splits = split.map { [$0] } ?? Split.allCases
         let files = splits.flatMap { fileNames(name: name, split: $0) }
         let places = dataDirectory.map { candidateDirectories(name: name, explicit: $0) } ?? searchDirectories(name: name)
-        return places.first { holds(files, $0) }
+        return places.first { holds(files, $0, name: name) }
     }
 
     /// The directories searched when no explicit directory is given, in order.
@@ -115,6 +124,8 @@ public enum DatasetCatalog {
             return ["\(prefix)-images-idx3-ubyte", "\(prefix)-labels-idx1-ubyte"]
         case .cifar10:
             return split == .test ? ["test_batch.bin"] : (1...5).map { "data_batch_\($0).bin" }
+        case .png:
+            return [split == .test ? "test" : "train"]  // folders
         }
     }
 
@@ -154,6 +165,9 @@ public enum DatasetCatalog {
             return "Download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from an MNIST mirror, e.g. https://ossci-datasets.s3.amazonaws.com/mnist/\n\(setEnv)"
         case .fashionMNIST:
             return "Install it with: apt-get install dataset-fashion-mnist\n\(setEnv)"
+        case .png:
+            return "Make a folder with train/ (and optionally valid/, test/) subfolders of PNG files, one subfolder "
+                + "per class inside each if the images have labels, and pass it with --data-dir.\n\(setEnv)"
         case .cifar10:
             return "Download the binary version, https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz, and extract it "
                 + "(its folder cifar-10-batches-bin/ may stay as it is inside cifar10/).\n\(setEnv)"
@@ -169,8 +183,9 @@ public enum DatasetCatalog {
         name == .cifar10 ? ["cifar-10-batches-bin"] : []
     }
 
-    private static func holds(_ files: [String], _ directory: String) -> Bool {
-        files.allSatisfy { resolve($0, in: directory) != nil }
+    private static func holds(_ files: [String], _ directory: String, name: DatasetName) -> Bool {
+        name == .png ? files.allSatisfy { PNGFolder.isDirectory(join(directory, $0)) }
+                     : files.allSatisfy { resolve($0, in: directory) != nil }
     }
 
     /// The path of `file` or `file.gz` in `directory`, whichever exists first.
