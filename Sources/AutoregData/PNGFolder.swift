@@ -6,7 +6,8 @@ import Foundation
 ///     ROOT/train/   ROOT/valid/ (optional)   ROOT/test/ (needed only for the test split)
 ///
 /// A split folder holds either PNG files (an unlabelled data set) or one subfolder of PNG files
-/// per class (labels are the classes' positions in the sorted names of `train`'s subfolders).
+/// per class (labels are the classes' positions in the sorted names of `train`'s subfolders;
+/// a `test` folder without a `train` folder beside it labels by its own subfolders).
 /// Files are read in name order. Every image must have the size and colour type of the first:
 /// grey (1 channel) or RGB (3; palette images count as RGB); images with an alpha channel are
 /// refused. Pixels are 8-bit (256 levels). Without a `valid` folder, every tenth training
@@ -17,8 +18,9 @@ public enum PNGFolder {
 
     /// Loads `split` from the folders under `root`.
     public static func load(root: String, split: Split, name: String) throws -> ImageDataset {
-        let classes = try classNames(join(root, "train"))
         let folder = join(root, split.rawValue)
+        // The training folder defines the classes; a test folder alone (to evaluate a model) defines its own.
+        let classes = try classNames(isDirectory(join(root, "train")) ? join(root, "train") : folder)
         if split != .test && !isDirectory(join(root, "valid")) {
             let all = try readSplit(join(root, "train"), classes: classes, name: name)
             let held = (0..<all.count).filter { $0 % holdOutEvery == holdOutEvery - 1 }

@@ -31,6 +31,15 @@ final class PNGFolderTests: XCTestCase {
         XCTAssertEqual(try DatasetCatalog.load(name: .png, split: .test, dataDirectory: root).labels, [0])
     }
 
+    func testATestFolderAloneServesForEvaluation() throws {
+        let root = try makeTemporaryDirectory(self)
+        try writePNG("\(root)/test/b/1.png", value: 7)
+        try writePNG("\(root)/test/a/1.png", value: 8)
+        let test = try DatasetCatalog.load(name: .png, split: .test, dataDirectory: root)
+        XCTAssertEqual(test.labels, [0, 1])
+        XCTAssertEqual(test.pixels.first, 8)
+    }
+
     func testWithoutValidFolderEveryTenthTrainingImageIsHeldOut() throws {
         let root = try makeTemporaryDirectory(self)
         for i in 0..<25 { try writePNG(String(format: "\(root)/train/img%02d.png", i), value: UInt8(i)) }
