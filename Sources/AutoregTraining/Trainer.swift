@@ -7,10 +7,14 @@ import Foundation
 /// Maximum-likelihood training with minibatches: shuffles each epoch, evaluates the
 /// validation NLL after every epoch, keeps `best.ckpt` (lowest validation NLL) and
 /// `last.ckpt` (for resuming), and appends one JSON row per evaluation to `metrics.jsonl`.
+/// With `emaDecay` set, validation and `best.ckpt` use the Polyak average of the weights
+/// (`WeightAverage`); `last.ckpt` keeps the trained weights and the average.
 public final class Trainer {
     public let model: any AutoregressiveModel
     public private(set) var state: TrainingState
     let optimizer: any Optimizer
+    /// The Polyak average of the weights, when the options ask for one.
+    public private(set) var average: WeightAverage?
     let train: ImageDataset
     let valid: ImageDataset
     /// Receives human-readable lines (epoch summaries); progress goes to `progress`.
@@ -50,6 +54,7 @@ public final class Trainer {
             try resume.load(into: model, path: options.outputDirectory + "/last.ckpt")
             optimizer = saved.options.makeOptimizer()
             if let opt = resume.optimizer { try optimizer.restore(opt, for: model.parameters.map(\.tensor)) }
+            try saved.options.validate()
             state = saved
             // Settings that do not change the data or the model may be changed on resume.
             state.options.epochs = options.epochs
@@ -59,6 +64,15 @@ public final class Trainer {
         } else {
             optimizer = options.makeOptimizer()
             state = TrainingState(options: options)
+        }
+        if let decay = state.options.emaDecay {
+            let params = model.parameters.map(\.tensor)
+            if let saved = resume?.optimizer?.slots[Self.averageSlot] {
+                average = try WeightAverage(decay: decay, values: saved, for: params)
+            } else {
+                average = WeightAverage(decay: decay, startingAt: params)  // also when switched on at a resume
+                state.emaUpdates = 0
+            }
         }
         self.train = train
         self.valid = valid
@@ -123,6 +137,10 @@ public final class Trainer {
                 loss.backward()
                 if let c = o.clipNorm { clipGradientNorm(params, maxNorm: c) }
                 optimizer.step(params)
+                if average != nil {
+                    average!.update(params, after: state.emaUpdates)
+                    state.emaUpdates += 1
+                }
                 model.zeroGrad()
                 (model as? MADE)?.nextMask()
 
@@ -170,8 +188,10 @@ public final class Trainer {
             state.epoch += 1
             state.stepInEpoch = 0
             state.shuffleRNG = epochRNG
-            let result = Evaluator.evaluate(model, valid, batchSize: min(o.evalBatchSize, Evaluator.defaultBatchSize(for: model)),
-                                            masks: evalMasks)
+            let result = withEvaluationWeights {
+                Evaluator.evaluate(model, valid, batchSize: min(o.evalBatchSize, Evaluator.defaultBatchSize(for: model)),
+                                   masks: evalMasks)
+            }
             let trainNLL = state.epochLossSum / Double(max(state.epochImages, 1))
             state.epochLossSum = 0; state.epochImages = 0
             // With validation inside the training data it cannot pick a best epoch: keep the last.
@@ -187,10 +207,19 @@ public final class Trainer {
                 "train_images_per_s": rate,
             ])
             try saveLast()
-            if improved { try Checkpoint(model: model, training: state).write(to: bestPath) }
+            if improved { try withEvaluationWeights { try Checkpoint(model: model, training: state).write(to: bestPath) } }
             lastCheckpoint = Date()
         }
         return state
+    }
+
+    /// The optimiser-state slot that holds the weight average in `last.ckpt`.
+    static let averageSlot = "weight-average"
+
+    /// Runs `body` with the weights that are evaluated: the average when there is one.
+    func withEvaluationWeights<T>(_ body: () throws -> T) rethrows -> T {
+        guard let average else { return try body() }
+        return try average.withAveragedWeights(model.parameters.map(\.tensor), body)
     }
 
     var evalMasks: Int? {
@@ -200,7 +229,9 @@ public final class Trainer {
 
     func saveLast() throws {
         if let made = model as? MADE { state.activeMask = made.activeMask }
-        try Checkpoint(model: model, training: state, optimizer: optimizer.state).write(to: lastPath)
+        var saved = optimizer.state
+        if let average { saved.slots[Self.averageSlot] = average.values }
+        try Checkpoint(model: model, training: state, optimizer: saved).write(to: lastPath)
     }
 
     func appendMetrics(_ row: [String: Any]) throws {

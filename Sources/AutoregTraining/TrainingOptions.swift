@@ -40,6 +40,9 @@ public struct TrainingOptions: Codable, Sendable {
     public var evalMasks: Int?
     /// Minutes between mid-epoch checkpoints.
     public var checkpointMinutes: Double = 5
+    /// Polyak averaging: keep an exponential moving average of the weights with this decay
+    /// (e.g. 0.999); validation, `best.ckpt` and testing then use the average (nil: off).
+    public var emaDecay: Float?
     public var evalBatchSize: Int = 500
     /// Folder for checkpoints (`last.ckpt`, `best.ckpt`) and `metrics.jsonl`.
     public var outputDirectory: String = "runs/default"
@@ -58,6 +61,7 @@ public struct TrainingOptions: Codable, Sendable {
         if let n = trainLimit, n < 1 { try fail("train limit must be at least 1, got \(n)") }
         if let n = validLimit, n < 1 { try fail("valid limit must be at least 1, got \(n)") }
         if evalBatchSize < 1 { try fail("eval batch size must be at least 1") }
+        if let d = emaDecay, !(d > 0 && d < 1) { try fail("weight-averaging decay must lie strictly between 0 and 1, got \(d)") }
         if !(weightDecay >= 0) { try fail("weight decay must not be negative, got \(weightDecay)") }
     }
 
@@ -91,6 +95,8 @@ public struct TrainingState: Codable, Sendable {
     /// Sum of per-image training losses and images seen so far in the current epoch.
     public var epochLossSum: Double = 0
     public var epochImages: Int = 0
+    /// Updates made to the weight average so far (its warm-up depends on it).
+    public var emaUpdates: Int = 0
 
     public init(options: TrainingOptions) {
         self.options = options
@@ -117,7 +123,7 @@ extension TrainingOptions {
         try get(.schedule, &schedule); try get(.clipNorm, &clipNorm); try get(.seed, &seed)
         try get(.maxMinutes, &maxMinutes); try get(.trainLimit, &trainLimit); try get(.validLimit, &validLimit)
         try get(.evalMasks, &evalMasks); try get(.includeValidation, &includeValidation); try get(.checkpointMinutes, &checkpointMinutes)
-        try get(.evalBatchSize, &evalBatchSize); try get(.outputDirectory, &outputDirectory)
+        try get(.evalBatchSize, &evalBatchSize); try get(.outputDirectory, &outputDirectory); try get(.emaDecay, &emaDecay)
     }
 }
 
@@ -129,6 +135,6 @@ extension TrainingState {
         try get(.epoch, &epoch); try get(.stepInEpoch, &stepInEpoch); try get(.step, &step)
         try get(.shuffleRNG, &shuffleRNG); try get(.noiseRNG, &noiseRNG); try get(.bestValidNLL, &bestValidNLL)
         try get(.bestEpoch, &bestEpoch); try get(.elapsedSeconds, &elapsedSeconds); try get(.activeMask, &activeMask)
-        try get(.epochLossSum, &epochLossSum); try get(.epochImages, &epochImages)
+        try get(.epochLossSum, &epochLossSum); try get(.epochImages, &epochImages); try get(.emaUpdates, &emaUpdates)
     }
 }

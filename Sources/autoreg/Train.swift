@@ -38,12 +38,15 @@ struct Train: ParsableCommand {
     var lrDecay: String?
     @Option(help: "Clip the global gradient norm to this value.") var clip: Float?
     @Option(help: "L2 weight decay coefficient.") var weightDecay: Float = 0
+    @Option(help: ArgumentHelp("Polyak averaging: validate, keep best.ckpt and test with a moving average of the weights with this decay, e.g. 0.999.",
+                               valueName: "decay"))
+    var ema: Float?
     @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
     @Flag(help: """
         Continue from OUT/last.ckpt with its saved settings. --epochs and --max-minutes apply anew; \
-        --lr, --lr-decay, --clip and --valid-limit change the run only when given.
+        --lr, --lr-decay, --clip, --ema and --valid-limit change the run only when given.
         """) var resume = false
     @Option(help: "Stop after this many minutes (a checkpoint is written; resume later).")
     var maxMinutes: Double?
@@ -60,6 +63,7 @@ struct Train: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
         if let lrDecay { _ = try parseSchedule(lrDecay) }
+        if let ema, !(ema > 0 && ema < 1) { throw ValidationError("--ema must lie strictly between 0 and 1, got \(ema)") }
         if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
@@ -92,6 +96,7 @@ struct Train: ParsableCommand {
         options.schedule = try parseSchedule(lrDecay ?? "none")
         options.clipNorm = clip
         options.weightDecay = weightDecay
+        options.emaDecay = ema
         options.seed = seed
         options.maxMinutes = maxMinutes
         options.trainLimit = trainLimit
@@ -160,6 +165,10 @@ struct Train: ParsableCommand {
             if schedule != saved.schedule { changes.append("lr decay \(lrDecay)"); saved.schedule = schedule }
         }
         if let clip, clip != saved.clipNorm { changes.append("clip \(clip)"); saved.clipNorm = clip }
+        if let ema, ema != saved.emaDecay {
+            changes.append(saved.emaDecay == nil ? "weight averaging from here on, decay \(ema)" : "weight-average decay \(ema)")
+            saved.emaDecay = ema
+        }
         if let validLimit, validLimit != saved.validLimit {
             changes.append("valid limit \(validLimit)")
             saved.validLimit = validLimit

@@ -111,9 +111,11 @@ final class CLITests: CLITestCase {
         let resuming = unchanged.stderr.split(separator: "\n").filter { $0.hasPrefix("resuming") }
         XCTAssertEqual(resuming.count, 1, unchanged.stderr)
         XCTAssertFalse(resuming.first?.contains(" with ") ?? true, "nothing changed: \(unchanged.stderr)")
-        let changed = try run(["train", "--resume", "--epochs", "3", "--lr", "0.004", "--lr-decay", "exp:0.5"] + common)
+        let changed = try run(["train", "--resume", "--epochs", "3", "--lr", "0.004", "--lr-decay", "exp:0.5", "--ema", "0.9"] + common)
         assertSucceeds(changed)
         XCTAssertTrue(changed.stderr.contains("lr 0.01 -> 0.004") && changed.stderr.contains("lr decay exp:0.5"), changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("weight averaging from here on, decay 0.9"), changed.stderr)
+        XCTAssertNotNil(try Checkpoint.read(from: out + "/last.ckpt").optimizer?.slots["weight-average"])
         assertSucceeds(try run(["train", "--resume", "--epochs", "4"] + common))
         // Epochs are numbered from 0 in the schedule: epoch 3 runs at 0.004 * 0.5^2, epoch 4 at 0.004 * 0.5^3.
         let expected = [0.01, 0.01, 0.001, 0.0005]
@@ -121,6 +123,7 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(got.count, 4)
         for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-7, "\(got)") }
         assertFailsCleanly(try run(["train", "--resume", "--lr-decay", "exp:"] + common), mentioning: ["--lr-decay"])
+        assertFailsCleanly(try run(["train", "--resume", "--ema", "1"] + common), mentioning: ["--ema"])
     }
 
     /// Writes a small CIFAR-10 folder: five training batches of `perBatch` random records and a

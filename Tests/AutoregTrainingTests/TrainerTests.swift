@@ -112,6 +112,14 @@ final class ResumeTests: XCTestCase {
                               train: binaryTrain, valid: binaryValid, interruptions: 1)
     }
 
+    func testWeightAveragingResumesExactly() throws {
+        try assertResumeExact(config(.nade, hidden: [8]), { dir in
+            var o = trainingOptions(dir, epochs: 2, learningRate: 0.05)
+            o.emaDecay = 0.95
+            return o
+        }, train: binaryTrain, valid: binaryValid, interruptions: nil)
+    }
+
     func testFVSBNSGDWithScheduleAndClippingResumesMidEpoch() throws {
         try assertResumeExact(config(.fvsbn), { dir in
             var o = trainingOptions(dir, epochs: 2, learningRate: 0.05, optimizer: "sgd")
