@@ -67,7 +67,7 @@ public final class Trainer {
         }
         if let decay = state.options.emaDecay {
             let params = model.parameters.map(\.tensor)
-            if let saved = resume?.optimizer?.slots[Self.averageSlot] {
+            if let saved = resume?.optimizer?.slots[WeightAverage.checkpointSlot] {
                 average = try WeightAverage(decay: decay, values: saved, for: params)
             } else {
                 average = WeightAverage(decay: decay, startingAt: params)  // also when switched on at a resume
@@ -213,9 +213,6 @@ public final class Trainer {
         return state
     }
 
-    /// The optimiser-state slot that holds the weight average in `last.ckpt`.
-    static let averageSlot = "weight-average"
-
     /// Runs `body` with the weights that are evaluated: the average when there is one.
     func withEvaluationWeights<T>(_ body: () throws -> T) rethrows -> T {
         guard let average else { return try body() }
@@ -230,7 +227,7 @@ public final class Trainer {
     func saveLast() throws {
         if let made = model as? MADE { state.activeMask = made.activeMask }
         var saved = optimizer.state
-        if let average { saved.slots[Self.averageSlot] = average.values }
+        if let average { saved.slots[WeightAverage.checkpointSlot] = average.values }
         try Checkpoint(model: model, training: state, optimizer: saved).write(to: lastPath)
     }
 

@@ -5,6 +5,9 @@ import AutoregTensor
 /// earlier updates, so that the first updates do not lean on the starting weights. The
 /// average is evaluated in place of the weights, which keep training unchanged.
 public struct WeightAverage {
+    /// The optimiser-state slot of `last.ckpt` that holds the average.
+    public static let checkpointSlot = "weight-average"
+
     public let decay: Float
     /// The averaged values, one array per parameter tensor.
     public private(set) var values: [[Float]]
@@ -45,5 +48,23 @@ public struct WeightAverage {
         for (p, v) in zip(params, values) { p.data = v }
         defer { for (p, w) in zip(params, trained) { p.data = w } }
         return try body()
+    }
+}
+
+extension Checkpoint {
+    /// The Polyak average saved with a run's `last.ckpt` (`train --ema`), if any.
+    public var weightAverage: [[Float]]? { optimizer?.slots[WeightAverage.checkpointSlot] }
+
+    /// This checkpoint with the saved weight average as its parameters; throws if it has none.
+    public func withAveragedWeights(path: String) throws -> Checkpoint {
+        guard let average = weightAverage else {
+            throw CheckpointError(path: path, reason: "holds no weight average (only last.ckpt of a run trained with --ema does)")
+        }
+        guard average.count == parameters.count, zip(average, parameters).allSatisfy({ $0.count == $1.values.count }) else {
+            throw CheckpointError(path: path, reason: "its weight average does not match its parameters")
+        }
+        var copy = self
+        for i in copy.parameters.indices { copy.parameters[i].values = average[i] }
+        return copy
     }
 }

@@ -44,8 +44,10 @@ func parseSchedule(_ text: String) throws -> LearningRateSchedule {
 /// Prints to standard error.
 func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-/// Loads a checkpoint and rebuilds its model.
-func loadModel(_ path: String) throws -> (any AutoregressiveModel, Checkpoint) {
-    let ck = try Checkpoint.read(from: path)
+/// Loads a checkpoint and rebuilds its model (with the saved Polyak average as its weights
+/// when `averaged`).
+func loadModel(_ path: String, averaged: Bool = false) throws -> (any AutoregressiveModel, Checkpoint) {
+    var ck = try Checkpoint.read(from: path)
+    if averaged { ck = try ck.withAveragedWeights(path: path) }
     return (try ck.makeModel(path: path), ck)
 }

@@ -15,6 +15,8 @@ struct Eval: ParsableCommand {
         """)
 
     @Option(help: "Checkpoint file.") var checkpoint: String
+    @Flag(help: "Evaluate the Polyak average of the weights saved in a run's last.ckpt (train --ema).")
+    var average = false
     @Option(help: "Split: train, valid or test.") var split: String = "test"
     @Option(help: "Data set (default: the one the checkpoint was trained on).") var data: String?
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
@@ -42,7 +44,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        let (model, ck) = try loadModel(checkpoint)
+        let (model, ck) = try loadModel(checkpoint, averaged: average)
         let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory
         let k = (model as? MADE).map { _ in masks ?? model.config.masks }

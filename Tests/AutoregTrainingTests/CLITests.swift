@@ -116,6 +116,10 @@ final class CLITests: CLITestCase {
         XCTAssertTrue(changed.stderr.contains("lr 0.01 -> 0.004") && changed.stderr.contains("lr decay exp:0.5"), changed.stderr)
         XCTAssertTrue(changed.stderr.contains("weight averaging from here on, decay 0.9"), changed.stderr)
         XCTAssertNotNil(try Checkpoint.read(from: out + "/last.ckpt").optimizer?.slots["weight-average"])
+        let averaged = try run(["eval", "--checkpoint", out + "/last.ckpt", "--average", "--split", "valid"])
+        assertSucceeds(averaged)
+        XCTAssertTrue(averaged.stdout.contains("valid NLL"), averaged.stdout)
+        assertFailsCleanly(try run(["eval", "--checkpoint", out + "/best.ckpt", "--average"]), mentioning: [out + "/best.ckpt", "weight average"])
         assertSucceeds(try run(["train", "--resume", "--epochs", "4"] + common))
         // Epochs are numbered from 0 in the schedule: epoch 3 runs at 0.004 * 0.5^2, epoch 4 at 0.004 * 0.5^3.
         let expected = [0.01, 0.01, 0.001, 0.0005]

@@ -44,6 +44,23 @@ final class WeightAverageTests: XCTestCase {
         }
     }
 
+    func testCheckpointWithAveragedWeights() throws {
+        let dir = try makeTemporaryDirectory(self)
+        var o = trainingOptions(dir, epochs: 1, learningRate: 0.05)
+        o.emaDecay = 0.9
+        try makeTrainer(try makeModel(config(.nade, hidden: [8])), o, train: train, valid: valid).run()
+        let last = try Checkpoint.read(dir.appendingPathComponent("last.ckpt"))
+        let averaged = try last.withAveragedWeights(path: "last.ckpt")
+        XCTAssertEqual(averaged.parameters.map(\.values), last.weightAverage)
+        XCTAssertEqual(averaged.parameters.map(\.name), last.parameters.map(\.name))
+        XCTAssertNotEqual(averaged.parameters.map(\.values), last.parameters.map(\.values))
+        let best = try Checkpoint.read(dir.appendingPathComponent("best.ckpt"))
+        XCTAssertEqual(best.parameters.map(\.values), last.weightAverage, "one epoch: best.ckpt holds the same average")
+        XCTAssertThrowsError(try best.withAveragedWeights(path: "best.ckpt")) { error in
+            XCTAssertTrue("\(error)".contains("best.ckpt") && "\(error)".contains("no weight average"), "\(error)")
+        }
+    }
+
     /// The validation NLL written to metrics.jsonl is that of the averaged weights, which
     /// best.ckpt holds; last.ckpt keeps the trained weights.
     func testValidationAndBestCheckpointUseTheAverage() throws {
