@@ -107,7 +107,12 @@ struct Train: ParsableCommand {
 
         let lastPath = options.outputDirectory + "/last.ckpt"
         let trainer: Trainer
+        // One process per run folder: a second one (say, a resume started while the stopped run
+        // is still writing its checkpoint) fails at once instead of overwriting last.ckpt.
+        var lock: RunLock?
+        defer { withExtendedLifetime(lock) {} }
         if resume {
+            if FileManager.default.fileExists(atPath: lastPath) { lock = try RunLock(directory: options.outputDirectory) }
             var ck = try Checkpoint.read(from: lastPath)
             guard ck.training != nil else { throw TrainingError(description: "\(lastPath): has no training state to resume") }
             let changes = try changeOnResume(&ck.training!.options)
@@ -133,6 +138,7 @@ struct Train: ParsableCommand {
                                                  levels: modelLevels, masks: masks, ordering: ordering,
                                                  directConnections: direct, seed: seed, classes: classes)
             let m = try makeModel(config)
+            lock = try RunLock(directory: options.outputDirectory)
             trainer = try Trainer(model: m, options: options)
         }
         StopRequest.catchSignals()

@@ -106,6 +106,11 @@ final class CLITests: CLITestCase {
         }
         let common = ["--data", "binarized-mnist", "--data-dir", data, "--out", out]
         assertSucceeds(try run(["train", "--model", "fvsbn", "--batch-size", "20", "--lr", "0.01", "--epochs", "1"] + common))
+        do {
+            let held = try RunLock(directory: out)  // as if the run were still going in another process
+            assertFailsCleanly(try run(["train", "--resume", "--epochs", "2"] + common), mentioning: [out, "in use"])
+            withExtendedLifetime(held) {}
+        }
         let unchanged = try run(["train", "--resume", "--epochs", "2"] + common)
         assertSucceeds(unchanged)
         let resuming = unchanged.stderr.split(separator: "\n").filter { $0.hasPrefix("resuming") }

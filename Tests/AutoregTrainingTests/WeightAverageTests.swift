@@ -98,3 +98,19 @@ final class WeightAverageTests: XCTestCase {
         XCTAssertEqual(state.emaUpdates, state.step - ck.training!.step)
     }
 }
+
+/// The run folder's lock: one training process per folder.
+final class RunLockTests: XCTestCase {
+    func testSecondLockOnTheSameFolderFailsAndTheFirstReleases() throws {
+        let dir = try makeTemporaryDirectory(self).appendingPathComponent("run").path
+        var first: RunLock? = try RunLock(directory: dir)
+        XCTAssertNotNil(first)
+        // flock locks belong to the open file description, so a second open in this process conflicts too.
+        XCTAssertThrowsError(try RunLock(directory: dir)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(dir) && text.contains("in use") && text.contains("pid \(getpid())"), text)
+        }
+        first = nil
+        XCTAssertNoThrow(try RunLock(directory: dir), "released when the holder goes")
+    }
+}
