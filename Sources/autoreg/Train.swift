@@ -10,7 +10,8 @@ struct Train: ParsableCommand {
         abstract: "Train a model by maximum likelihood.",
         discussion: """
         Writes OUT/last.ckpt (for --resume), OUT/best.ckpt (lowest validation NLL) and \
-        OUT/metrics.jsonl (one row per epoch). Example:
+        OUT/metrics.jsonl (one row per epoch). Ctrl-C or SIGTERM stops after the current \
+        step and writes last.ckpt. Example:
           autoreg train --model made --data binarized-mnist --masks 8 --epochs 20 --out runs/made
         """)
 
