@@ -163,18 +163,13 @@ public final class Trainer {
                                        rate > 0 ? formatDuration(remaining / rate) : "--"))
                 if windowBatches >= 50 { windowLoss = 0; windowBatches = 0 }
                 state.elapsedSeconds = elapsedBefore + now.timeIntervalSince(started)
-                if let m = o.maxMinutes, now.timeIntervalSince(started) >= m * 60 {
+                let budgetSpent = o.maxMinutes.map { now.timeIntervalSince(started) >= $0 * 60 } ?? false
+                if budgetSpent || StopRequest.signal != nil {
                     progress.finish()
                     try saveLast()
-                    log("time budget of \(m) min reached at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
-                        + "checkpoint \(lastPath) (rerun with --resume to continue)")
-                    return state
-                }
-                if let sig = StopRequest.signal {
-                    progress.finish()
-                    try saveLast()
-                    stoppedBySignal = sig
-                    log("stopped by signal \(sig) at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
+                    stoppedBySignal = budgetSpent ? nil : StopRequest.signal
+                    let why = budgetSpent ? "time budget of \(o.maxMinutes!) min reached" : "stopped by signal \(stoppedBySignal!)"
+                    log("\(why) at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
                         + "checkpoint \(lastPath) (rerun with --resume to continue)")
                     return state
                 }
