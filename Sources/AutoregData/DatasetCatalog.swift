@@ -60,11 +60,10 @@ public enum DatasetCatalog {
             }
             directory = found
         }
-        if name == .png { return try PNGFolder.load(root: directory, split: split, name: name.rawValue) }
-        let paths = files.map { resolve($0, in: directory)! }
+        let paths = files.compactMap { resolve($0, in: directory) }  // all present (checked above); none for png's folders
         switch name {
         case .png:
-            preconditionFailure("loaded above")
+            return try PNGFolder.load(root: directory, split: split, name: name.rawValue)
         case .binarizedMNIST:
             return try loadAmat(path: paths[0], name: "\(name.rawValue)/\(split.rawValue)")
         case .mnist, .fashionMNIST:
@@ -206,7 +205,7 @@ public enum DatasetCatalog {
         return copy
     }
 
-    private static func join(_ directory: String, _ component: String) -> String {
+    static func join(_ directory: String, _ component: String) -> String {
         directory.hasSuffix("/") ? directory + component : directory + "/" + component
     }
 

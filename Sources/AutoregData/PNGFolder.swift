@@ -13,6 +13,7 @@ import Foundation
 /// refused. Pixels are 8-bit (256 levels). Without a `valid` folder, every tenth training
 /// image (the 10th, 20th, ... in name order) is held out for validation.
 public enum PNGFolder {
+    static func join(_ a: String, _ b: String) -> String { DatasetCatalog.join(a, b) }
     /// Without a `valid` folder, training image i (from 0) is held out when i % holdOutEvery == holdOutEvery - 1.
     public static let holdOutEvery = 10
 
@@ -97,6 +98,4 @@ public enum PNGFolder {
         var flag: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
     }
-
-    static func join(_ a: String, _ b: String) -> String { a.hasSuffix("/") ? a + b : a + "/" + b }
 }
