@@ -21,7 +21,8 @@ import AutoregTensor
 /// pixel above and to the left: there is no blind spot. For colour images the horizontal
 /// stack's channels are split into C groups as in `PixelCNN` (the vertical stack never sees
 /// the current row, so needs none). With `classes` > 0 every gated layer adds a learned
-/// per-class bias to both stacks' pre-activations (the paper's V·h with a one-hot h).
+/// per-class bias to both stacks' pre-activations (the paper's V·h with a one-hot h). In
+/// training steps run inside `withDropout`, both stacks' gated outputs are dropped out.
 public final class GatedPixelCNN: ConditionalModel {
     public let config: ModelConfig
     public let ordering: [Int]
@@ -130,8 +131,9 @@ public final class GatedPixelCNN: ConditionalModel {
         for b in blocks {
             let vf = conditioned(b.vertical(v), b.verticalLabel)
             let hf = conditioned(b.horizontal(h, plus: (b.link, vf)), b.horizontalLabel)
-            v = vf.gated()  // tanh(values) ⊙ σ(gates) over the 2n channels
-            h = b.horizontalOut(hf.gated(), residual: h)
+            // tanh(values) ⊙ σ(gates) over the 2n channels; dropout only in training steps.
+            v = vf.gated().dropout()
+            h = b.horizontalOut(hf.gated().dropout(), residual: h)
         }
         return ImageLayout.logits(head(h.elu()), config)
     }

@@ -14,7 +14,8 @@ import AutoregTensor
 /// `CausalMask`) so that, for colour images, the logits of channel c of a pixel see the
 /// pixels above and to the left and channels < c of that pixel. A stack of masked k×k
 /// convolutions cannot see the pixels above and to the right beyond a diagonal: the
-/// "blind spot" that the gated PixelCNN removes.
+/// "blind spot" that the gated PixelCNN removes. In training steps run inside `withDropout`,
+/// each block's k×k output is dropped out before its expanding 1×1.
 public final class PixelCNN: AutoregressiveModel {
     public let config: ModelConfig
     public let ordering: [Int]
@@ -60,7 +61,9 @@ public final class PixelCNN: AutoregressiveModel {
         var s = input(ImageLayout.input(pixels, config))
         for b in blocks {
             let reduced = b.reduce(s, reluInput: true)
-            s = b.expand(b.conv(reduced, reluInput: true), reluInput: true, residual: s)
+            // Dropout (training only) on the block's middle activation, as in PixelCNN++; it
+            // commutes with the ReLU that `expand` applies (its scale is never negative).
+            s = b.expand(b.conv(reduced, reluInput: true).dropout(), reluInput: true, residual: s)
         }
         let out = head(outputHidden(s, reluInput: true), reluInput: true)
         return ImageLayout.logits(out, config)

@@ -77,6 +77,9 @@ public final class Trainer {
         self.train = train
         self.valid = valid
         let o = state.options, levels = model.config.levels
+        if o.dropout > 0 && !model.config.kind.isConvolutional {
+            throw TrainingError(description: "dropout applies to pixelcnn and gated-pixelcnn; \(model.config.kind.rawValue) has no dropout layers")
+        }
         for (split, data) in [("training", train), ("validation", valid)] where data.dimension != model.dimension {
             throw TrainingError(description: "\(o.dataset) \(split) images have \(data.dimension) pixels, the model \(model.dimension)")
         }
@@ -105,7 +108,7 @@ public final class Trainer {
         var rate = 0.0
         log("training \(model.config.kind) (\(model.parameterCount) parameters) on \(o.dataset): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
-            + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)")
+            + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)" + (o.dropout > 0 ? ", dropout \(o.dropout)" : ""))
         var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)
 
         while state.epoch < o.epochs {
@@ -124,11 +127,13 @@ public final class Trainer {
                     }
                 }
                 let x = Tensor(shape: [idx.count, train.dimension], data: Array(batch[0..<n]))
-                let loss: Tensor
-                if let conditional = model as? any ConditionalModel, conditional.classes > 0, train.labels != nil {
-                    loss = conditional.loss(x, labels: train.labelBatch(indices: idx))
-                } else {
-                    loss = model.loss(x)
+                // Dropout masks depend on the run's seed and the step alone, so a resumed run
+                // draws the same ones.
+                let loss = withDropout(rate: o.dropout, seed: o.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(state.step)) {
+                    if let conditional = model as? any ConditionalModel, conditional.classes > 0, train.labels != nil {
+                        return conditional.loss(x, labels: train.labelBatch(indices: idx))
+                    }
+                    return model.loss(x)
                 }
                 guard loss.item.isFinite else {
                     throw TrainingError(description: "loss became \(loss.item) at epoch \(state.epoch + 1) step \(state.stepInEpoch + 1); "

@@ -43,6 +43,9 @@ public struct TrainingOptions: Codable, Sendable {
     /// Polyak averaging: keep an exponential moving average of the weights with this decay
     /// (e.g. 0.999); validation, `best.ckpt` and testing then use the average (nil: off).
     public var emaDecay: Float?
+    /// Dropout rate in training steps (0: none). Only the convolutional models have dropout
+    /// layers; evaluation never drops anything.
+    public var dropout: Float = 0
     public var evalBatchSize: Int = 500
     /// Folder for checkpoints (`last.ckpt`, `best.ckpt`) and `metrics.jsonl`.
     public var outputDirectory: String = "runs/default"
@@ -63,6 +66,7 @@ public struct TrainingOptions: Codable, Sendable {
         if evalBatchSize < 1 { try fail("eval batch size must be at least 1") }
         if let d = emaDecay, !(d > 0 && d < 1) { try fail("weight-averaging decay must lie strictly between 0 and 1, got \(d)") }
         if !(weightDecay >= 0) { try fail("weight decay must not be negative, got \(weightDecay)") }
+        if !(dropout >= 0 && dropout < 1) { try fail("dropout rate must lie in [0, 1), got \(dropout)") }
     }
 
     public func makeOptimizer() -> any Optimizer {
@@ -124,6 +128,7 @@ extension TrainingOptions {
         try get(.maxMinutes, &maxMinutes); try get(.trainLimit, &trainLimit); try get(.validLimit, &validLimit)
         try get(.evalMasks, &evalMasks); try get(.includeValidation, &includeValidation); try get(.checkpointMinutes, &checkpointMinutes)
         try get(.evalBatchSize, &evalBatchSize); try get(.outputDirectory, &outputDirectory); try get(.emaDecay, &emaDecay)
+        try get(.dropout, &dropout)
     }
 }
 

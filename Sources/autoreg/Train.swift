@@ -42,12 +42,15 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Polyak averaging: validate, keep best.ckpt and test with a moving average of the weights with this decay, e.g. 0.999.",
                                valueName: "decay"))
     var ema: Float?
+    @Option(help: ArgumentHelp("pixelcnn, gated-pixelcnn: drop out hidden activations with this probability in training steps, e.g. 0.1 (default: 0).",
+                               valueName: "rate"))
+    var dropout: Float?
     @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
     @Flag(help: """
         Continue from OUT/last.ckpt with its saved settings. --epochs and --max-minutes apply anew; \
-        --lr, --lr-decay, --clip, --ema and --valid-limit change the run only when given.
+        --lr, --lr-decay, --clip, --ema, --dropout and --valid-limit change the run only when given.
         """) var resume = false
     @Option(help: "Stop after this many minutes (a checkpoint is written; resume later).")
     var maxMinutes: Double?
@@ -68,7 +71,11 @@ struct Train: ParsableCommand {
         if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         let model = architecture.model
+        if let dropout, dropout > 0, !resume, !model.isConvolutional {
+            throw ValidationError("--dropout applies to pixelcnn and gated-pixelcnn, not \(model.rawValue)")
+        }
         if !model.isConvolutional {
             let used = architecture.shape.convolutionalOptionsGiven
             if !used.isEmpty {
@@ -98,6 +105,7 @@ struct Train: ParsableCommand {
         options.clipNorm = clip
         options.weightDecay = weightDecay
         options.emaDecay = ema
+        options.dropout = dropout ?? 0
         options.seed = seed
         options.maxMinutes = maxMinutes
         options.trainLimit = trainLimit
@@ -176,6 +184,7 @@ struct Train: ParsableCommand {
             changes.append(saved.emaDecay == nil ? "weight averaging from here on, decay \(ema)" : "weight-average decay \(ema)")
             saved.emaDecay = ema
         }
+        if let dropout, dropout != saved.dropout { changes.append("dropout \(dropout)"); saved.dropout = dropout }
         if let validLimit, validLimit != saved.validLimit {
             changes.append("valid limit \(validLimit)")
             saved.validLimit = validLimit

@@ -92,7 +92,7 @@ final class CLITests: CLITestCase {
         return dir.path
     }
 
-    /// On --resume the saved settings hold, except --lr, --lr-decay, --clip and --valid-limit when
+    /// On --resume the saved settings hold, except --lr, --lr-decay, --clip, --ema, --dropout and --valid-limit when
     /// given; a change is announced and then saved with the run.
     func testResumeChangesTheLearningRateOnlyWhenAsked() throws {
         let data = try writeTinyBinarizedMNIST(counts: ["train": 40, "valid": 10, "test": 10])
@@ -133,6 +133,9 @@ final class CLITests: CLITestCase {
         for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-7, "\(got)") }
         assertFailsCleanly(try run(["train", "--resume", "--lr-decay", "exp:"] + common), mentioning: ["--lr-decay"])
         assertFailsCleanly(try run(["train", "--resume", "--ema", "1"] + common), mentioning: ["--ema"])
+        assertFailsCleanly(try run(["train", "--resume", "--dropout", "0.2"] + common), mentioning: ["dropout", "fvsbn"])
+        assertFailsCleanly(try run(["train", "--model", "made", "--dropout", "0.2", "--out", out + "-made"] + common.dropLast(2)),
+                           mentioning: ["--dropout", "made"])
     }
 
     /// Writes a small CIFAR-10 folder: five training batches of `perBatch` random records and a
@@ -159,9 +162,10 @@ final class CLITests: CLITestCase {
         for model in ["pixelcnn", "gated-pixelcnn"] {
             let out = workDir.appendingPathComponent("colour-\(model)").path
             let trained = try run(["train", "--model", model, "--data", "cifar10", "--data-dir", data, "--channels", "6",
-                                   "--layers", "1", "--epochs", "1", "--batch-size", "5", "--valid-limit", "6", "--out", out])
+                                   "--layers", "1", "--epochs", "1", "--batch-size", "5", "--valid-limit", "6", "--dropout", "0.2",
+                                   "--out", out])
             assertSucceeds(trained)
-            XCTAssertTrue(trained.stdout.contains("10 train / 6 valid images"), trained.stdout)
+            XCTAssertTrue(trained.stdout.contains("10 train / 6 valid images") && trained.stdout.contains("dropout 0.2"), trained.stdout)
             let evaluated = try run(["eval", "--checkpoint", out + "/best.ckpt", "--split", "test"])
             assertSucceeds(evaluated)
             XCTAssertTrue(evaluated.stdout.contains("bits/dim") && evaluated.stdout.contains("4 images"), evaluated.stdout)

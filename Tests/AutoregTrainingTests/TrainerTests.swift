@@ -120,6 +120,21 @@ final class ResumeTests: XCTestCase {
         }, train: binaryTrain, valid: binaryValid, interruptions: nil)
     }
 
+    /// Dropout masks come from the run's seed and the step: an interrupted run draws the
+    /// same ones. (And they matter: the weights differ from a run without dropout.)
+    func testDropoutResumesExactly() throws {
+        let gated = ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, seed: 3, hiddenChannels: 4, layers: 2)
+        let withDropout = { (dir: URL) -> TrainingOptions in
+            var o = trainingOptions(dir, epochs: 1, learningRate: 0.02)
+            o.dropout = 0.3
+            return o
+        }
+        try assertResumeExact(gated, withDropout, train: binaryTrain, valid: binaryValid, interruptions: nil)
+        let plain = try uninterrupted(gated, { trainingOptions($0, epochs: 1, learningRate: 0.02) }, train: binaryTrain, valid: binaryValid)
+        let dropped = try uninterrupted(gated, withDropout, train: binaryTrain, valid: binaryValid)
+        XCTAssertNotEqual(plain.weights, dropped.weights, "dropout changes the training steps")
+    }
+
     func testFVSBNSGDWithScheduleAndClippingResumesMidEpoch() throws {
         try assertResumeExact(config(.fvsbn), { dir in
             var o = trainingOptions(dir, epochs: 2, learningRate: 0.05, optimizer: "sgd")
@@ -391,6 +406,17 @@ final class ValidationTests: XCTestCase {
     func testUnknownOptimizer() { assertRejects(options { $0.optimizer = "rmsprop" }, ["optimizer", "rmsprop", "adam", "sgd"]) }
 
     func testNegativeEpochs() { assertRejects(options { $0.epochs = -1 }, ["epochs", "-1"]) }
+
+    func testDropoutRateOutOfRange() {
+        assertRejects(options { $0.dropout = 1 }, ["dropout", "1"])
+        assertRejects(options { $0.dropout = -0.1 }, ["dropout", "-0.1"])
+    }
+
+    /// Only the convolutional models have dropout layers: asking a dense one for dropout is
+    /// an error, not a silent no-op.
+    func testDropoutForADenseModel() {
+        assertTrainerRejects(config(.nade), options { $0.dropout = 0.2 }, train: binary, valid: binary, ["dropout", "nade"])
+    }
 
     func testBadClipAndTimeBudget() {
         assertRejects(options { $0.clipNorm = 0 }, ["clip"])
