@@ -11,6 +11,9 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     /// Convolutional models (PixelCNN, Gated PixelCNN): they use the `hiddenChannels`,
     /// `layers`, `kernelSize`, `firstKernelSize` and `dilations` fields.
     public var isConvolutional: Bool { self == .pixelcnn || self == .gatedPixelCNN }
+
+    /// Models whose training steps apply dropout (`Tensor.dropout()` in their forward pass).
+    public var hasDropout: Bool { isConvolutional }
 }
 
 /// How the pixels are ordered for the chain rule.

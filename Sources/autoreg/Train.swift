@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         let model = architecture.model
-        if let dropout, dropout > 0, !resume, !model.isConvolutional {
+        if let dropout, dropout > 0, !resume, !model.hasDropout {
             throw ValidationError("--dropout applies to pixelcnn and gated-pixelcnn, not \(model.rawValue)")
         }
         if !model.isConvolutional {
