@@ -40,7 +40,7 @@ public final class Trainer {
                                                   levels: trainLevels))
         }
         let valid = try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory, levels: levels,
-                                  limit: o.validLimit)
+                                  limit: o.validLimit, binarization: o.binarization)
         try self.init(model: model, options: options, train: train, valid: valid, resume: resume)
     }
 

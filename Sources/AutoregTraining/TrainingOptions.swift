@@ -7,7 +7,8 @@ public enum Binarization: String, Codable, CaseIterable, Sendable {
     case none
     /// Threshold at 0.5 once.
     case fixed
-    /// Draw each pixel ~ Bernoulli(value/255) afresh for every minibatch (evaluation uses fixed).
+    /// Draw each pixel ~ Bernoulli(value/255) afresh for every minibatch; evaluation uses one
+    /// such draw per split with a fixed seed (see `loadSplit`).
     case dynamic
 }
 
@@ -46,6 +47,8 @@ public struct TrainingOptions: Codable, Sendable {
     /// Dropout rate in training steps (0: none). Only the convolutional models have dropout
     /// layers; evaluation never drops anything.
     public var dropout: Float = 0
+    /// The checkpoint whose weights the run started from (train --init-from), for the record.
+    public var initializedFrom: String?
     public var evalBatchSize: Int = 500
     /// Folder for checkpoints (`last.ckpt`, `best.ckpt`) and `metrics.jsonl`.
     public var outputDirectory: String = "runs/default"
@@ -128,7 +131,7 @@ extension TrainingOptions {
         try get(.maxMinutes, &maxMinutes); try get(.trainLimit, &trainLimit); try get(.validLimit, &validLimit)
         try get(.evalMasks, &evalMasks); try get(.includeValidation, &includeValidation); try get(.checkpointMinutes, &checkpointMinutes)
         try get(.evalBatchSize, &evalBatchSize); try get(.outputDirectory, &outputDirectory); try get(.emaDecay, &emaDecay)
-        try get(.dropout, &dropout)
+        try get(.dropout, &dropout); try get(.initializedFrom, &initializedFrom)
     }
 }
 

@@ -11,7 +11,7 @@ struct Eval: ParsableCommand {
         discussion: """
         Prints the mean NLL in nats per image and in bits per dimension. With --per-pixel, \
         writes the map of -log p(x_i | x_<i) for every pixel of one image (where the model is \
-        surprised) beside the image, and prints its total, the image's NLL.
+        surprised) beside the image, and prints its total, the image's NLL. A binary model on         8-bit data sees it binarised as in its training run: thresholded at 0.5, or, after         train --binarize dynamic, one stochastic draw with a fixed seed per split.
         """)
 
     @Option(help: "Checkpoint file.") var checkpoint: String
@@ -48,12 +48,15 @@ struct Eval: ParsableCommand {
         let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory
         let k = (model as? MADE).map { _ in masks ?? model.config.masks }
+        let binarization = ck.training?.options.binarization ?? .fixed
         if perPixel {
-            let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: model.config.levels)
+            let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: model.config.levels,
+                                  binarization: binarization)
             return try writePerPixelMap(model, d)
         }
         func report(_ s: Split) throws -> EvaluationResult {
-            let d = try loadSplit(name, split: s, dataDirectory: dir, levels: model.config.levels, limit: limit)
+            let d = try loadSplit(name, split: s, dataDirectory: dir, levels: model.config.levels, limit: limit,
+                                  binarization: binarization)
             let r = Evaluator.evaluate(model, d, batchSize: batchSize, masks: k)
             print(String(format: "%@ NLL %.2f nats/image, %.4f bits/dim (%d images of %@, %.1f s, %.0f img/s)%@",
                          s.rawValue, r.natsPerImage, r.bitsPerDimension, r.images, name, r.seconds, r.imagesPerSecond,

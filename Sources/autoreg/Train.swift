@@ -48,6 +48,10 @@ struct Train: ParsableCommand {
     @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
+    @Option(help: ArgumentHelp("""
+        Start a new run from this checkpoint's weights (fine-tuning: on other data, say, or with         --binarize dynamic); the model's architecture comes from the checkpoint, the optimizer starts afresh.
+        """, valueName: "checkpoint"))
+    var initFrom: String?
     @Flag(help: """
         Continue from OUT/last.ckpt with its saved settings. --epochs and --max-minutes apply anew; \
         --lr, --lr-decay, --clip, --ema, --dropout and --valid-limit change the run only when given.
@@ -84,6 +88,17 @@ struct Train: ParsableCommand {
         }
         if conditional && model != .gatedPixelCNN {
             throw ValidationError("--conditional is a gated-pixelcnn option, not \(model.rawValue)")
+        }
+        if let initFrom {
+            if resume { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
+            let shapeGiven = architecture.shape.convolutionalOptionsGiven
+                + [("--levels", architecture.shape.levels != nil), ("--hidden", architecture.shape.hidden != nil),
+                   ("--masks", masks != 1), ("--ordering", ordering != .natural), ("--direct", direct),
+                   ("--conditional", conditional)].filter(\.1).map(\.0)
+            if !shapeGiven.isEmpty {
+                throw ValidationError("\(shapeGiven.joined(separator: ", ")) cannot change the architecture of \(initFrom); "
+                                      + "--init-from takes it from the checkpoint")
+            }
         }
         if DatasetName(rawValue: data) == nil {
             throw ValidationError("unknown data set '\(data)'; known: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -133,6 +148,12 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: lastPath) {
                 throw ValidationError("\(lastPath) exists: pass --resume to continue it, or choose another --out")
             }
+            if let initFrom {
+                lock = try RunLock(directory: options.outputDirectory)
+                trainer = try Trainer(model: try warmStartModel(initFrom, options: &options), options: options)
+                StopRequest.catchSignals()
+                return try finish(trainer)
+            }
             let shape = try imageShape(of: data, dataDirectory: dataDir)
             let modelLevels = architecture.levels(dataLevels: shape.levels, binarized: binarize != .none)
             if modelLevels == 2 && shape.levels == 256 && binarize == .none {
@@ -151,16 +172,48 @@ struct Train: ParsableCommand {
             trainer = try Trainer(model: m, options: options)
         }
         StopRequest.catchSignals()
+        try finish(trainer)
+    }
+
+    /// The model for --init-from: the checkpoint's architecture and weights, checked against the
+    /// data; 8-bit data for a binary model is binarised (at 0.5 unless --binarize says otherwise).
+    func warmStartModel(_ path: String, options: inout TrainingOptions) throws -> any AutoregressiveModel {
+        let ck = try Checkpoint.read(from: path)
+        let model = try ck.makeModel(path: path)
+        let c = model.config
+        if architecture.model != .made && architecture.model != c.kind {  // .made is also the default
+            throw ValidationError("--model \(architecture.model.rawValue) does not match \(path), a \(c.kind.rawValue) model")
+        }
+        let shape = try imageShape(of: data, dataDirectory: dataDir)
+        if (shape.height, shape.width, shape.channels) != (c.height, c.width, c.channels) {
+            throw ValidationError("\(path) models \(c.height)x\(c.width)x\(c.channels) images; \(data) has "
+                                  + "\(shape.height)x\(shape.width)x\(shape.channels)")
+        }
+        if c.levels == 2 && shape.levels == 256 && binarize == .none {
+            options.binarization = .fixed
+            note("note: \(data) is 8-bit; binarising it at 0.5 for the binary model (see --binarize)")
+        }
+        if c.classes > 0 && shape.classes != c.classes {
+            throw ValidationError("\(path) is conditioned on \(c.classes) classes; \(data) has \(shape.classes)")
+        }
+        note("starting from the weights of \(path) (\(c.kind.rawValue), \(model.parameterCount) parameters)")
+        options.initializedFrom = path
+        return model
+    }
+
+    /// Runs `trainer`, then reports the best validation NLL and, with --test, the test NLL.
+    func finish(_ trainer: Trainer) throws {
         let state = try trainer.run()
+        let o = state.options  // the run's own settings, also when resumed
         if let sig = trainer.stoppedBySignal { throw ExitCode(128 + sig) }
         if let best = state.bestValidNLL {
             print(String(format: "best valid NLL %.2f nats at epoch %d; checkpoints in %@", best, state.bestEpoch ?? 0,
-                         options.outputDirectory))
+                         o.outputDirectory))
         }
         if test {
-            let path = options.outputDirectory + "/best.ckpt"
-            let (m, _) = try loadModel(path)
-            let data = try loadSplit(options.dataset, split: .test, dataDirectory: dataDir, levels: m.config.levels)
+            let (m, _) = try loadModel(o.outputDirectory + "/best.ckpt")
+            let data = try loadSplit(o.dataset, split: .test, dataDirectory: o.dataDirectory, levels: m.config.levels,
+                                     binarization: o.binarization)
             let r = Evaluator.evaluate(m, data, masks: (m as? MADE).map { _ in evalMasks ?? m.config.masks })
             print(String(format: "test NLL %.2f nats/image, %.4f bits/dim (%d images, %.0f img/s)",
                          r.natsPerImage, r.bitsPerDimension, r.images, r.imagesPerSecond))

@@ -1,4 +1,5 @@
 import AutoregModels
+import AutoregTensor
 import AutoregTraining
 import Foundation
 import XCTest
@@ -136,6 +137,53 @@ final class CLITests: CLITestCase {
         assertFailsCleanly(try run(["train", "--resume", "--dropout", "0.2"] + common), mentioning: ["dropout", "fvsbn"])
         assertFailsCleanly(try run(["train", "--model", "made", "--dropout", "0.2", "--out", out + "-made"] + common.dropLast(2)),
                            mentioning: ["--dropout", "made"])
+    }
+
+    /// --init-from starts a new run from a checkpoint's weights (here with a learning rate too
+    /// small to move them), records where they came from, and refuses what cannot work.
+    func testInitFromStartsFromTheCheckpointsWeights() throws {
+        let data = try writeTinyBinarizedMNIST(counts: ["train": 40, "valid": 10, "test": 10])
+        let first = workDir.appendingPathComponent("first").path, second = workDir.appendingPathComponent("second").path
+        let common = ["--data", "binarized-mnist", "--data-dir", data, "--batch-size", "20", "--epochs", "1"]
+        assertSucceeds(try run(["train", "--model", "fvsbn", "--lr", "0.05", "--out", first] + common))
+        let source = try Checkpoint.read(from: first + "/best.ckpt")
+        let fresh = try makeModel(source.model).parameters.flatMap(\.tensor.data)
+        let warm = try run(["train", "--init-from", first + "/best.ckpt", "--lr", "1e-9", "--out", second] + common)
+        assertSucceeds(warm)
+        XCTAssertTrue(warm.stderr.contains("starting from the weights of \(first)/best.ckpt (fvsbn"), warm.stderr)
+        let continued = try Checkpoint.read(from: second + "/last.ckpt")
+        XCTAssertEqual(continued.training?.options.initializedFrom, first + "/best.ckpt")
+        let before = source.parameters.flatMap(\.values), after = continued.parameters.flatMap(\.values)
+        XCTAssertEqual(before.count, after.count)
+        XCTAssertLessThan(zip(before, after).map { abs($0 - $1) }.max()!, 1e-5, "the weights it started from")
+        XCTAssertGreaterThan(zip(before, fresh).map { abs($0 - $1) }.max()!, 1e-2, "not a fresh initialisation")
+        let ck = first + "/best.ckpt"
+        assertFailsCleanly(try run(["train", "--init-from", ck, "--resume", "--out", second] + common), mentioning: ["--init-from", "--resume"])
+        assertFailsCleanly(try run(["train", "--init-from", ck, "--hidden", "8", "--out", second + "-b"] + common),
+                           mentioning: ["--hidden", ck])
+        assertFailsCleanly(try run(["train", "--init-from", ck, "--model", "nade", "--out", second + "-c"] + common),
+                           mentioning: ["nade", ck, "fvsbn"])
+        let missing = workDir.appendingPathComponent("nothing.ckpt").path
+        assertFailsCleanly(try run(["train", "--init-from", missing, "--out", second + "-d"] + common), mentioning: [missing])
+        assertFailsCleanly(try run(["train", "--init-from", ck, "--out", second] + common), mentioning: [second + "/last.ckpt", "exists"])
+    }
+
+    /// A run trained with --binarize dynamic on 8-bit data validates on one fixed stochastic draw,
+    /// and `eval` of its checkpoint sees that same draw (the same NLL as the run reported).
+    func testDynamicRunsValidateAndEvaluateOnTheSameDraw() throws {
+        let data = try writeTinyIDXMNIST(in: workDir, trainCount: 30, testCount: 10, seed: 11)
+        let out = workDir.appendingPathComponent("dynamic").path
+        assertSucceeds(try run(["train", "--model", "fvsbn", "--data", "mnist", "--data-dir", data, "--binarize", "dynamic",
+                                "--batch-size", "10", "--lr", "0.05", "--epochs", "1", "--valid-limit", "40", "--out", out]))
+        let row = try JSONSerialization.jsonObject(with: Data(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+            .split(separator: "\n")[0].utf8)) as! [String: Any]
+        let reported = try XCTUnwrap(row["valid_nll"] as? Double)
+        let evaluated = try run(["eval", "--checkpoint", out + "/best.ckpt", "--split", "valid", "--limit", "40"])
+        assertSucceeds(evaluated)
+        XCTAssertTrue(evaluated.stdout.contains(String(format: "valid NLL %.2f nats", reported)), "\(reported): \(evaluated.stdout)")
+        let tested = try run(["eval", "--checkpoint", out + "/best.ckpt", "--split", "test"])
+        assertSucceeds(tested)
+        XCTAssertTrue(tested.stdout.contains("10 images of mnist"), tested.stdout)
     }
 
     /// Writes a small CIFAR-10 folder: five training batches of `perBatch` random records and a

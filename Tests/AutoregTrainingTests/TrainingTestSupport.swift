@@ -164,3 +164,21 @@ func assertSameBits(_ actual: [[UInt32]], _ expected: [[UInt32]], _ message: @au
     }
     XCTFail("\(message()): not bit-identical; " + report.joined(separator: "; "), file: file, line: line)
 }
+
+/// Writes an MNIST-format folder (IDX files) of 28x28 8-bit images with uniformly random grey
+/// levels: `trainCount` images beyond the 10 000 the catalog keeps for validation, and
+/// `testCount` test images. Returns the folder.
+func writeTinyIDXMNIST(in parent: URL, trainCount: Int, testCount: Int, seed: UInt64) throws -> String {
+    let dir = parent.appendingPathComponent("tiny-mnist")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    var rng = RandomGenerator(seed: seed)
+    func bigEndian(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
+    for (prefix, n) in [("train", trainCount + DatasetCatalog.idxValidationCount), ("t10k", testCount)] {
+        var images = [0, 0, 8, 3] + bigEndian(n) + bigEndian(28) + bigEndian(28)
+        images += (0..<(n * 784)).map { _ in UInt8(rng.int(below: 256)) }
+        let labels = [0, 0, 8, 1] + bigEndian(n) + (0..<n).map { _ in UInt8(rng.int(below: 10)) }
+        try Data(images).write(to: dir.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+        try Data(labels).write(to: dir.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+    }
+    return dir.path
+}
