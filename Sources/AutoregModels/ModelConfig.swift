@@ -14,6 +14,12 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
 
     /// Models whose training steps apply dropout (`Tensor.dropout()` in their forward pass).
     public var hasDropout: Bool { isConvolutional }
+
+    /// The names of the models with dropout, for messages: "pixelcnn and gated-pixelcnn".
+    public static var withDropout: String {
+        let names = allCases.filter(\.hasDropout).map(\.rawValue)
+        return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
 }
 
 /// How the pixels are ordered for the chain rule.

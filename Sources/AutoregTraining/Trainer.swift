@@ -78,7 +78,7 @@ public final class Trainer {
         self.valid = valid
         let o = state.options, levels = model.config.levels
         if o.dropout > 0 && !model.config.kind.hasDropout {
-            throw TrainingError(description: "dropout applies to pixelcnn and gated-pixelcnn; \(model.config.kind.rawValue) has no dropout layers")
+            throw TrainingError(description: "dropout applies to \(ModelKind.withDropout); \(model.config.kind.rawValue) has no dropout layers")
         }
         for (split, data) in [("training", train), ("validation", valid)] where data.dimension != model.dimension {
             throw TrainingError(description: "\(o.dataset) \(split) images have \(data.dimension) pixels, the model \(model.dimension)")

@@ -78,7 +78,7 @@ struct Train: ParsableCommand {
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         let model = architecture.model
         if let dropout, dropout > 0, !resume, !model.hasDropout {
-            throw ValidationError("--dropout applies to pixelcnn and gated-pixelcnn, not \(model.rawValue)")
+            throw ValidationError("--dropout applies to \(ModelKind.withDropout), not \(model.rawValue)")
         }
         if !model.isConvolutional {
             let used = architecture.shape.convolutionalOptionsGiven
