@@ -11,7 +11,9 @@ struct Eval: ParsableCommand {
         discussion: """
         Prints the mean NLL in nats per image and in bits per dimension. With --per-pixel, \
         writes the map of -log p(x_i | x_<i) for every pixel of one image (where the model is \
-        surprised) beside the image, and prints its total, the image's NLL. A binary model on         8-bit data sees it binarised as in its training run: thresholded at 0.5, or, after         train --binarize dynamic, one stochastic draw with a fixed seed per split.
+        surprised) beside the image, and prints its total, the image's NLL. A binary model on \
+        8-bit data sees it binarised as in its training run: thresholded at 0.5, or, after \
+        train --binarize dynamic, one stochastic draw with a fixed seed per split.
         """)
 
     @Option(help: "Checkpoint file.") var checkpoint: String

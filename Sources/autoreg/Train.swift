@@ -49,7 +49,8 @@ struct Train: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
     @Option(help: ArgumentHelp("""
-        Start a new run from this checkpoint's weights (fine-tuning: on other data, say, or with         --binarize dynamic); the model's architecture comes from the checkpoint, the optimizer starts afresh.
+        Start a new run from this checkpoint's weights (fine-tuning: on other data, say, or with \
+        --binarize dynamic); the model's architecture comes from the checkpoint, the optimizer starts afresh.
         """, valueName: "checkpoint"))
     var initFrom: String?
     @Flag(help: """
@@ -77,7 +78,7 @@ struct Train: ParsableCommand {
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         let model = architecture.model
-        if let dropout, dropout > 0, !resume, !model.hasDropout {
+        if let dropout, dropout > 0, !resume, initFrom == nil, !model.hasDropout {  // else checked against the saved model
             throw ValidationError("--dropout applies to \(ModelKind.withDropout), not \(model.rawValue)")
         }
         if !model.isConvolutional {

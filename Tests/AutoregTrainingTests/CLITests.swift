@@ -163,6 +163,14 @@ final class CLITests: CLITestCase {
                            mentioning: ["--hidden", ck])
         assertFailsCleanly(try run(["train", "--init-from", ck, "--model", "nade", "--out", second + "-c"] + common),
                            mentioning: ["nade", ck, "fvsbn"])
+        assertFailsCleanly(try run(["train", "--init-from", ck, "--dropout", "0.2", "--out", second + "-e"] + common),
+                           mentioning: ["dropout", "fvsbn"])
+        // Options of the saved model's kind are judged against it, not against --model's default.
+        let gated = workDir.appendingPathComponent("gated").path
+        assertSucceeds(try run(["train", "--model", "gated-pixelcnn", "--channels", "4", "--layers", "1", "--out", gated] + common))
+        let tuned = try run(["train", "--init-from", gated + "/best.ckpt", "--dropout", "0.1", "--out", gated + "-tuned"] + common)
+        assertSucceeds(tuned)
+        XCTAssertTrue(tuned.stdout.contains("gated-pixelcnn") && tuned.stdout.contains("dropout 0.1"), tuned.stdout)
         let missing = workDir.appendingPathComponent("nothing.ckpt").path
         assertFailsCleanly(try run(["train", "--init-from", missing, "--out", second + "-d"] + common), mentioning: [missing])
         assertFailsCleanly(try run(["train", "--init-from", ck, "--out", second] + common), mentioning: [second + "/last.ckpt", "exists"])
