@@ -128,7 +128,8 @@ struct Train: ParsableCommand {
         options.validLimit = validLimit
         options.evalMasks = evalMasks
         options.includeValidation = includeValid
-        options.outputDirectory = out ?? "runs/\(architecture.model.rawValue)-\(data)"
+        let warmStart = try initFrom.map { try Checkpoint.read(from: $0) }
+        options.outputDirectory = out ?? "runs/\((warmStart?.model.kind ?? architecture.model).rawValue)-\(data)"
 
         let lastPath = options.outputDirectory + "/last.ckpt"
         let trainer: Trainer
@@ -149,26 +150,22 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: lastPath) {
                 throw ValidationError("\(lastPath) exists: pass --resume to continue it, or choose another --out")
             }
-            if let initFrom {
-                lock = try RunLock(directory: options.outputDirectory)
-                trainer = try Trainer(model: try warmStartModel(initFrom, options: &options), options: options)
-                StopRequest.catchSignals()
-                return try finish(trainer)
+            let m: any AutoregressiveModel
+            if let initFrom, let warmStart {
+                m = try warmStartModel(warmStart, path: initFrom, options: &options)
+            } else {
+                let shape = try imageShape(of: data, dataDirectory: dataDir)
+                let modelLevels = architecture.levels(dataLevels: shape.levels, binarized: binarize != .none)
+                binarizeForBinaryModel(modelLevels: modelLevels, dataLevels: shape.levels, &options)
+                if conditional && shape.classes == 0 {
+                    throw ValidationError("--conditional needs class labels, and \(data) has none")
+                }
+                let classes = conditional ? shape.classes : 0
+                let config = try architecture.config(height: shape.height, width: shape.width, channels: shape.channels,
+                                                     levels: modelLevels, masks: masks, ordering: ordering,
+                                                     directConnections: direct, seed: seed, classes: classes)
+                m = try makeModel(config)
             }
-            let shape = try imageShape(of: data, dataDirectory: dataDir)
-            let modelLevels = architecture.levels(dataLevels: shape.levels, binarized: binarize != .none)
-            if modelLevels == 2 && shape.levels == 256 && binarize == .none {
-                options.binarization = .fixed
-                note("note: \(data) is 8-bit; binarising it at 0.5 for a binary model (see --binarize)")
-            }
-            if conditional && shape.classes == 0 {
-                throw ValidationError("--conditional needs class labels, and \(data) has none")
-            }
-            let classes = conditional ? shape.classes : 0
-            let config = try architecture.config(height: shape.height, width: shape.width, channels: shape.channels,
-                                                 levels: modelLevels, masks: masks, ordering: ordering,
-                                                 directConnections: direct, seed: seed, classes: classes)
-            let m = try makeModel(config)
             lock = try RunLock(directory: options.outputDirectory)
             trainer = try Trainer(model: m, options: options)
         }
@@ -176,10 +173,8 @@ struct Train: ParsableCommand {
         try finish(trainer)
     }
 
-    /// The model for --init-from: the checkpoint's architecture and weights, checked against the
-    /// data; 8-bit data for a binary model is binarised (at 0.5 unless --binarize says otherwise).
-    func warmStartModel(_ path: String, options: inout TrainingOptions) throws -> any AutoregressiveModel {
-        let ck = try Checkpoint.read(from: path)
+    /// The model for --init-from: the checkpoint's architecture and weights, checked against the data.
+    func warmStartModel(_ ck: Checkpoint, path: String, options: inout TrainingOptions) throws -> any AutoregressiveModel {
         let model = try ck.makeModel(path: path)
         let c = model.config
         if architecture.model != .made && architecture.model != c.kind {  // .made is also the default
@@ -190,16 +185,20 @@ struct Train: ParsableCommand {
             throw ValidationError("\(path) models \(c.height)x\(c.width)x\(c.channels) images; \(data) has "
                                   + "\(shape.height)x\(shape.width)x\(shape.channels)")
         }
-        if c.levels == 2 && shape.levels == 256 && binarize == .none {
-            options.binarization = .fixed
-            note("note: \(data) is 8-bit; binarising it at 0.5 for the binary model (see --binarize)")
-        }
+        binarizeForBinaryModel(modelLevels: c.levels, dataLevels: shape.levels, &options)
         if c.classes > 0 && shape.classes != c.classes {
             throw ValidationError("\(path) is conditioned on \(c.classes) classes; \(data) has \(shape.classes)")
         }
         note("starting from the weights of \(path) (\(c.kind.rawValue), \(model.parameterCount) parameters)")
         options.initializedFrom = path
         return model
+    }
+
+    /// 8-bit data for a binary model is thresholded at 0.5 unless --binarize chose otherwise.
+    func binarizeForBinaryModel(modelLevels: Int, dataLevels: Int, _ options: inout TrainingOptions) {
+        guard modelLevels == 2 && dataLevels == 256 && binarize == .none else { return }
+        options.binarization = .fixed
+        note("note: \(data) is 8-bit; binarising it at 0.5 for a binary model (see --binarize)")
     }
 
     /// Runs `trainer`, then reports the best validation NLL and, with --test, the test NLL.
