@@ -126,7 +126,7 @@ public final class MADE: AutoregressiveModel {
     }
 
     /// −log of the ensemble likelihood (1/K) Σ_k p_k(x) over the first `count` mask sets
-    /// (all by default): a proper distribution that is better than any single mask.
+    /// (all by default): a proper distribution, never worse than the masks' mean NLL.
     public func ensembleNLL(_ pixels: Tensor, count: Int? = nil) -> [Float] {
         let k = min(count ?? maskSets.count, maskSets.count)
         let saved = activeMask
@@ -135,13 +135,6 @@ public final class MADE: AutoregressiveModel {
             applyMask(i)
             return withoutGrad { nll(pixels).data }
         }
-        let batch = perMask[0].count
-        return (0..<batch).map { n in
-            // −log mean_k exp(−nll_k), via log-sum-exp in double precision.
-            let logs = perMask.map { -Double($0[n]) }
-            let m = logs.max()!
-            let lse = m + Foundation.log(logs.reduce(0) { $0 + Foundation.exp($1 - m) })
-            return Float(-(lse - Foundation.log(Double(k))))
-        }
+        return mixtureNLL(perMask)
     }
 }

@@ -55,8 +55,32 @@ public enum Evaluator {
                                 batchSize: Int? = nil, masks: Int? = nil) -> EvaluationResult {
         let t0 = Date()
         let nll = perImageNLL(model, data, batchSize: batchSize, masks: masks)
+        return result(nll, dimension: data.dimension, seconds: Date().timeIntervalSince(t0))
+    }
+
+    /// The equal-weight mixture (1/K) Σₖ pₖ(x) of several models on the same images (see
+    /// `mixtureNLL`), and each member's own result, in the order given. The models must share
+    /// the image shape and levels. Each MADE among them averages `masks` masks (all it has
+    /// when nil).
+    public static func evaluateMixture(_ models: [any AutoregressiveModel], _ data: ImageDataset,
+                                       batchSize: Int? = nil, masks: Int? = nil)
+        -> (mixture: EvaluationResult, members: [EvaluationResult]) {
+        precondition(!models.isEmpty, "a mixture needs at least one model")
+        var perModel: [[Float]] = [], members: [EvaluationResult] = []
+        let t0 = Date()
+        for model in models {
+            let t = Date()
+            let nll = perImageNLL(model, data, batchSize: batchSize, masks: model is MADE ? (masks ?? model.config.masks) : nil)
+            perModel.append(nll)
+            members.append(result(nll, dimension: data.dimension, seconds: Date().timeIntervalSince(t)))
+        }
+        let mixture = result(mixtureNLL(perModel), dimension: data.dimension, seconds: Date().timeIntervalSince(t0))
+        return (mixture, members)
+    }
+
+    static func result(_ nll: [Float], dimension: Int, seconds: Double) -> EvaluationResult {
         let mean = nll.reduce(0.0) { $0 + Double($1) } / Double(max(nll.count, 1))
-        return EvaluationResult(natsPerImage: mean, bitsPerDimension: mean / (Double(data.dimension) * M_LN2),
-                                images: nll.count, seconds: Date().timeIntervalSince(t0))
+        return EvaluationResult(natsPerImage: mean, bitsPerDimension: mean / (Double(dimension) * M_LN2),
+                                images: nll.count, seconds: seconds)
     }
 }

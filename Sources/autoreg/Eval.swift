@@ -14,9 +14,15 @@ struct Eval: ParsableCommand {
         surprised) beside the image, and prints its total, the image's NLL. A binary model on \
         8-bit data sees it binarised as in its training run: thresholded at 0.5, or, after \
         train --binarize dynamic, one stochastic draw with a fixed seed per split.
+
+        Given --checkpoint more than once, evaluates the equal-weight mixture \
+        p(x) = (1/K) Σ p_k(x) of the models (an ensemble, itself an exact likelihood) and \
+        prints each member's NLL beside it. The models must model the same images.
         """)
 
-    @Option(help: "Checkpoint file.") var checkpoint: String
+    @Option(name: .customLong("checkpoint"),
+            help: "Checkpoint file; repeat it to evaluate the mixture of several models.")
+    var checkpoints: [String] = []
     @Flag(help: "Evaluate the Polyak average of the weights saved in a run's last.ckpt (train --ema).")
     var average = false
     @Option(help: "Split: train, valid or test.") var split: String = "test"
@@ -34,6 +40,8 @@ struct Eval: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
+        if checkpoints.isEmpty { throw ValidationError("Missing expected argument '--checkpoint <checkpoint>'") }
+        if perPixel && checkpoints.count > 1 { throw ValidationError("--per-pixel takes one --checkpoint") }
         if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
         if let m = masks, m < 1 { throw ValidationError("--masks must be at least 1") }
         if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -46,29 +54,67 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        let (model, ck) = try loadModel(checkpoint, averaged: average)
+        let loaded = try checkpoints.map { try loadModel($0, averaged: average) }
+        let (model, ck) = loaded[0]
         let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory
-        let k = (model as? MADE).map { _ in masks ?? model.config.masks }
         let binarization = ck.training?.options.binarization ?? .fixed
         if perPixel {
             let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: model.config.levels,
                                   binarization: binarization)
             return try writePerPixelMap(model, d)
         }
+        if loaded.count > 1 { try checkMixture(loaded, dataset: name, dataDirectory: dir) }
+        let k = (model as? MADE).map { _ in masks ?? model.config.masks }
         func report(_ s: Split) throws -> EvaluationResult {
             let d = try loadSplit(name, split: s, dataDirectory: dir, levels: model.config.levels, limit: limit,
                                   binarization: binarization)
-            let r = Evaluator.evaluate(model, d, batchSize: batchSize, masks: k)
-            print(String(format: "%@ NLL %.2f nats/image, %.4f bits/dim (%d images of %@, %.1f s, %.0f img/s)%@",
-                         s.rawValue, r.natsPerImage, r.bitsPerDimension, r.images, name, r.seconds, r.imagesPerSecond,
-                         k.map { $0 > 1 ? ", ensemble of \($0) masks" : "" } ?? ""))
-            return r
+            func line(_ r: EvaluationResult, _ what: String) -> String {
+                String(format: "%@ NLL %.2f nats/image, %.4f bits/dim (%d images of %@, %.1f s, %.0f img/s)%@",
+                       s.rawValue, r.natsPerImage, r.bitsPerDimension, r.images, name, r.seconds, r.imagesPerSecond, what)
+            }
+            if loaded.count == 1 {
+                let r = Evaluator.evaluate(model, d, batchSize: batchSize, masks: k)
+                print(line(r, k.map { $0 > 1 ? ", ensemble of \($0) masks" : "" } ?? ""))
+                return r
+            }
+            let (mixture, members) = Evaluator.evaluateMixture(loaded.map(\.0), d, batchSize: batchSize, masks: masks)
+            for (path, r) in zip(checkpoints, members) { print("  " + line(r, ", \(path)")) }
+            print(line(mixture, ", equal-weight mixture of \(loaded.count) checkpoints"))
+            return mixture
         }
         let main = try report(Split(rawValue: split)!)
         if gap && split != "train" {
             let tr = try report(.train)
             print(String(format: "gap (%@ - train) %.2f nats/image", split, main.natsPerImage - tr.natsPerImage))
+        }
+    }
+
+    /// The members of a mixture must model the same images, and see the same ones.
+    func checkMixture(_ loaded: [(any AutoregressiveModel, Checkpoint)], dataset: String, dataDirectory: String?) throws {
+        let (first, ck) = loaded[0], c = first.config
+        let binarization = ck.training?.options.binarization ?? .fixed
+        let dataLevels = try imageShape(of: dataset, dataDirectory: dataDirectory).levels
+        for (path, (m, other)) in zip(checkpoints, loaded).dropFirst() {
+            let o = m.config
+            if (o.height, o.width, o.channels, o.levels) != (c.height, c.width, c.channels, c.levels) {
+                throw ValidationError("\(path) models \(o.height)x\(o.width)x\(o.channels) images with \(o.levels) levels; "
+                    + "\(checkpoints[0]) models \(c.height)x\(c.width)x\(c.channels) with \(c.levels): a mixture needs one kind of image")
+            }
+            if o.classes != c.classes {
+                throw ValidationError("\(path) is conditioned on \(o.classes) classes, \(checkpoints[0]) on \(c.classes): "
+                    + "a mixture needs the same conditioning")
+            }
+            if data == nil, let d = other.training?.options.dataset, d != dataset {
+                throw ValidationError("\(path) was trained on \(d), \(checkpoints[0]) on \(dataset): choose the data with --data")
+            }
+            let dynamic = (other.training?.options.binarization ?? .fixed) == .dynamic
+            if c.levels == 2 && dataLevels != 2 && dynamic != (binarization == .dynamic) {
+                func how(_ d: Bool) -> String { d ? "by a seeded random draw" : "at 0.5" }
+                throw ValidationError("\(path) binarises \(dataset) \(how(dynamic)), \(checkpoints[0]) "
+                    + "\(how(!dynamic)): a mixture must score the same binary images; evaluate on a binary data set "
+                    + "such as binarized-mnist")
+            }
         }
     }
 

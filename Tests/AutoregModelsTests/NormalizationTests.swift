@@ -87,6 +87,25 @@ final class NormalizationTests: XCTestCase {
         }
     }
 
+    /// The equal-weight mixture of unlike models (here FVSBN, NADE and a PixelCNN, each with
+    /// random weights) is a distribution too, and its NLL is −log of the mean likelihood.
+    func testMixtureOfDifferentModels() {
+        let members = [buildModel(makeConfig(.fvsbn, 3, 3, seed: 10)), buildModel(makeConfig(.nade, 3, 3, hidden: [5], seed: 11)),
+                       buildModel(ModelConfig(kind: .pixelcnn, height: 3, width: 3, seed: 12, hiddenChannels: 4, layers: 1))]
+        for (i, m) in members.enumerated() { randomizeParameters(m, std: 1, seed: 20 + UInt64(i)) }
+        let perModel = members.map { m in withoutGrad { m.nll(images) }.data }
+        for m in members { assertNormalised(m, "member \(m.config.kind)") }
+        let mixture = mixtureNLL(perModel)
+        XCTAssertEqual(mixture.count, 512)
+        XCTAssertEqual(totalProbability(nll: mixture), 1, accuracy: 1e-4, "Σ over all 512 images of the mixture")
+        XCTAssertEqual(totalProbability(nll: mixtureNLL(Array(perModel.prefix(2)))), 1, accuracy: 1e-4, "two members")
+        for n in stride(from: 0, to: 512, by: 29) {
+            let likelihoods: [Double] = perModel.map { Foundation.exp(-Double($0[n])) }
+            let mean = likelihoods.reduce(0, +) / 3
+            XCTAssertEqual(Double(mixture[n]), -Foundation.log(mean), accuracy: 1e-4, "image \(n)")
+        }
+    }
+
     func testCategoricalMADETwoPixels() {
         // Every 2-pixel 8-bit image: 65 536 of them, in chunks.
         let configs = [

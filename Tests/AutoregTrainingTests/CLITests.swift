@@ -194,6 +194,57 @@ final class CLITests: CLITestCase {
         XCTAssertTrue(tested.stdout.contains("10 images of mnist"), tested.stdout)
     }
 
+    /// `eval` with several --checkpoint flags scores the equal-weight mixture of the models on
+    /// the same images, prints each member beside it, and refuses members that model other
+    /// images or would see other binarisations.
+    func testEvalMixesCheckpoints() throws {
+        let binary = try writeTinyBinarizedMNIST(counts: ["train": 40, "valid": 10, "test": 10])
+        let grey = try writeTinyIDXMNIST(in: workDir, trainCount: 30, testCount: 10, seed: 12)
+        func path(_ name: String) -> String { workDir.appendingPathComponent(name).path + "/best.ckpt" }
+        let common = ["--batch-size", "20", "--epochs", "1", "--lr", "0.05"]
+        let onBinary = ["--data", "binarized-mnist", "--data-dir", binary], onGrey = ["--data", "mnist", "--data-dir", grey]
+        for (name, args) in [("fvsbn", ["--model", "fvsbn"] + onBinary), ("nade", ["--model", "nade", "--hidden", "5"] + onBinary),
+                             ("dynamic", ["--model", "fvsbn", "--binarize", "dynamic"] + onGrey),
+                             ("threshold", ["--model", "fvsbn"] + onGrey),
+                             ("categorical", ["--model", "made", "--hidden", "4", "--levels", "256"] + onGrey)] {
+            assertSucceeds(try run(["train", "--out", workDir.appendingPathComponent(name).path] + args + common))
+        }
+        /// The NLLs printed, in order: members first, the mixture last.
+        func nlls(_ r: Result) -> [Double] {
+            r.stdout.split(separator: "\n").compactMap { line in
+                line.range(of: "test NLL ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " }) }
+            }
+        }
+        let alone = try run(["eval", "--checkpoint", path("fvsbn")])
+        assertSucceeds(alone)
+        let twice = try run(["eval", "--checkpoint", path("fvsbn"), "--checkpoint", path("fvsbn")])
+        assertSucceeds(twice)
+        XCTAssertEqual(nlls(twice).count, 3, twice.stdout)
+        XCTAssertEqual(nlls(twice).last, nlls(alone).first, "a model mixed with itself is itself: \(twice.stdout)")
+        let mixed = try run(["eval", "--checkpoint", path("fvsbn"), "--checkpoint", path("nade")])
+        assertSucceeds(mixed)
+        XCTAssertTrue(mixed.stdout.contains(path("nade")) && mixed.stdout.contains("mixture of 2 checkpoints"), mixed.stdout)
+        let v = nlls(mixed)
+        XCTAssertEqual(v.count, 3, mixed.stdout)
+        if v.count == 3 {
+            XCTAssertGreaterThan(abs(v[0] - v[1]), 0.1, "two different models: \(mixed.stdout)")
+            XCTAssertLessThanOrEqual(v[2], (v[0] + v[1]) / 2 + 0.01, "never worse than the members' mean")
+            XCTAssertLessThanOrEqual(v[2], min(v[0], v[1]) + M_LN2 + 0.01)
+            XCTAssertGreaterThanOrEqual(v[2], min(v[0], v[1]) - 0.01)
+        }
+        // Trained on other data: the user says which data to score; binary data then suits both.
+        assertFailsCleanly(try run(["eval", "--checkpoint", path("fvsbn"), "--checkpoint", path("dynamic")]),
+                           mentioning: [path("dynamic"), "--data"])
+        assertSucceeds(try run(["eval", "--checkpoint", path("dynamic"), "--checkpoint", path("fvsbn")] + onBinary))
+        assertFailsCleanly(try run(["eval", "--checkpoint", path("dynamic"), "--checkpoint", path("threshold")]),
+                           mentioning: [path("threshold"), "binarises"])
+        assertFailsCleanly(try run(["eval", "--checkpoint", path("threshold"), "--checkpoint", path("categorical")]),
+                           mentioning: [path("categorical"), "256 levels"])
+        assertFailsCleanly(try run(["eval", "--checkpoint", path("fvsbn"), "--checkpoint", path("nade"), "--per-pixel"]),
+                           mentioning: ["--per-pixel"])
+        assertFailsCleanly(try run(["eval"]), mentioning: ["--checkpoint"])
+    }
+
     /// Writes a small CIFAR-10 folder: five training batches of `perBatch` random records and a
     /// test batch of 4.
     func writeTinyCIFAR10(perBatch: Int) throws -> String {

@@ -56,6 +56,47 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(r.bitsPerDimension, 8, accuracy: 1)
     }
 
+    /// −log of the mean likelihood: unchanged by identical members, between the best member
+    /// and the best member + log K, and finite where exp(−nll) underflows.
+    func testMixtureNLLProperties() {
+        let a: [Float] = [3, 50, 700, 2_000, .infinity], b: [Float] = [5, 48, 701, 2_500, 9]
+        XCTAssertEqual(mixtureNLL([a]), a)
+        for (x, y) in zip(mixtureNLL([b, b, b]), b) { XCTAssertEqual(x, y, accuracy: 1e-3) }
+        let mix = mixtureNLL([a, b])
+        for n in 0..<a.count {
+            let best = Double(min(a[n], b[n]))
+            XCTAssertTrue(mix[n].isFinite, "image \(n): \(mix[n])")
+            XCTAssertLessThanOrEqual(Double(mix[n]), best + M_LN2 + 1e-3, "image \(n)")
+            XCTAssertGreaterThanOrEqual(Double(mix[n]), best - 1e-3, "image \(n)")
+        }
+        XCTAssertEqual(Double(mix[0]), -Foundation.log((Foundation.exp(-3.0) + Foundation.exp(-5.0)) / 2), accuracy: 1e-5)
+        XCTAssertEqual(Double(mix[2]), 700 + M_LN2 - Foundation.log(1 + Foundation.exp(-1.0)), accuracy: 1e-3)
+        XCTAssertEqual(Double(mix[3]), 2_000 + M_LN2, accuracy: 1e-3, "the worse member adds nothing")
+        XCTAssertEqual(Double(mix[4]), 9 + M_LN2, accuracy: 1e-4, "a member that rules the image out")
+        XCTAssertEqual(mixtureNLL([[Float.infinity], [Float.infinity]]), [Float.infinity])
+    }
+
+    /// evaluateMixture reports each member as `evaluate` would, and the mixture's mean NLL.
+    func testEvaluateMixture() throws {
+        let models = [try makeModel(config(.fvsbn)), try makeModel(config(.nade, hidden: [7])),
+                      try makeModel(config(.made, hidden: [10], masks: 3))]
+        for (i, m) in models.enumerated() { perturb(m, seed: 30 + UInt64(i)) }
+        let (mixture, members) = Evaluator.evaluateMixture(models, data, batchSize: 8, masks: 2)
+        XCTAssertEqual(members.count, 3)
+        let alone = [Evaluator.evaluate(models[0], data), Evaluator.evaluate(models[1], data),
+                     Evaluator.evaluate(models[2], data, masks: 2)]
+        for (m, r) in zip(members, alone) { XCTAssertEqual(m.natsPerImage, r.natsPerImage, accuracy: 1e-4) }
+        let per = mixtureNLL([Evaluator.perImageNLL(models[0], data), Evaluator.perImageNLL(models[1], data),
+                              Evaluator.perImageNLL(models[2], data, masks: 2)])
+        XCTAssertEqual(mixture.natsPerImage, per.reduce(0.0) { $0 + Double($1) } / Double(per.count), accuracy: 1e-4)
+        XCTAssertEqual(mixture.images, data.count)
+        XCTAssertLessThanOrEqual(mixture.natsPerImage, members.map(\.natsPerImage).reduce(0, +) / 3 + 1e-6,
+                                 "Jensen: never worse than the members' mean")
+        // MADE without `masks` averages all its masks.
+        let all = Evaluator.evaluateMixture([models[2]], data).mixture
+        XCTAssertEqual(all.natsPerImage, Evaluator.evaluate(models[2], data, masks: 3).natsPerImage, accuracy: 1e-4)
+    }
+
     func makeMADE(masks: Int = 4, activeMask: Int = 0) throws -> MADE {
         let made = try XCTUnwrap(try makeModel(config(.made, hidden: [16, 12], masks: masks, ordering: .random, seed: 5)) as? MADE)
         perturb(made, std: 0.5, seed: 9)
