@@ -65,7 +65,6 @@ struct Eval: ParsableCommand {
             return try writePerPixelMap(model, d)
         }
         if loaded.count > 1 { try checkMixture(loaded, dataset: name, dataDirectory: dir) }
-        let k = (model as? MADE).map { _ in masks ?? model.config.masks }
         func report(_ s: Split) throws -> EvaluationResult {
             let d = try loadSplit(name, split: s, dataDirectory: dir, levels: model.config.levels, limit: limit,
                                   binarization: binarization)
@@ -73,14 +72,15 @@ struct Eval: ParsableCommand {
                 String(format: "%@ NLL %.2f nats/image, %.4f bits/dim (%d images of %@, %.1f s, %.0f img/s)%@",
                        s.rawValue, r.natsPerImage, r.bitsPerDimension, r.images, name, r.seconds, r.imagesPerSecond, what)
             }
-            if loaded.count == 1 {
-                let r = Evaluator.evaluate(model, d, batchSize: batchSize, masks: k)
-                print(line(r, k.map { $0 > 1 ? ", ensemble of \($0) masks" : "" } ?? ""))
-                return r
-            }
+            // One model is a mixture of one: the same path, without the members' lines.
             let (mixture, members) = Evaluator.evaluateMixture(loaded.map(\.0), d, batchSize: batchSize, masks: masks)
-            for (path, r) in zip(checkpoints, members) { print("  " + line(r, ", \(path)")) }
-            print(line(mixture, ", equal-weight mixture of \(loaded.count) checkpoints"))
+            if loaded.count == 1 {
+                let k = (model as? MADE).map { _ in masks ?? model.config.masks } ?? 1
+                print(line(mixture, k > 1 ? ", ensemble of \(k) masks" : ""))
+            } else {
+                for (path, r) in zip(checkpoints, members) { print("  " + line(r, ", \(path)")) }
+                print(line(mixture, ", equal-weight mixture of \(loaded.count) checkpoints"))
+            }
             return mixture
         }
         let main = try report(Split(rawValue: split)!)
