@@ -17,7 +17,7 @@ struct Eval: ParsableCommand {
 
         Given --checkpoint more than once, evaluates the equal-weight mixture \
         p(x) = (1/K) Σ p_k(x) of the models (an ensemble, itself an exact likelihood) and \
-        prints each member's NLL beside it. The models must model the same images.
+        prints each member's NLL above it. The models must model the same images.
         """)
 
     @Option(name: .customLong("checkpoint"),
