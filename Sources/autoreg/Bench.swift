@@ -38,51 +38,68 @@ func summarize(_ xs: [Double]) -> (median: Double, min: Double, max: Double) {
 
 /// Best single-precision GEMM rate on a large square product: the machine's practical peak.
 func measureSgemmPeak(size: Int = 1024, repeats: Int = 10) -> Double {
-    let a = [Float](repeating: 0.5, count: size * size), b = a
-    var c = [Float](repeating: 0, count: size * size)
+    measureSgemm(m: size, n: size, k: size, repeats: repeats)
+}
+
+/// Best GFLOP/s of `Gemm.sgemm` on one product over `repeats` runs.
+func measureSgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, repeats: Int) -> Double {
+    let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.5, count: k * n)
+    var c = [Float](repeating: 0, count: m * n)
     var best = 0.0
     for _ in 0..<repeats {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        c.withUnsafeMutableBufferPointer { Gemm.sgemm(m: size, n: size, k: size, a: a, b: b, c: $0.baseAddress!) }
+        c.withUnsafeMutableBufferPointer {
+            Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, c: $0.baseAddress!)
+        }
         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-        best = max(best, 2 * Double(size * size * size) / dt / 1e9)
+        best = max(best, 2 * Double(m * n * k) / dt / 1e9)
     }
     return best
 }
 
 struct GemmBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "gemm", abstract: "GFLOP/s of dnnl_sgemm on square and model-shaped products.")
+        commandName: "gemm", abstract: "GFLOP/s of dnnl_sgemm on square and model-shaped products.",
+        discussion: """
+        The model shapes are a MADE 784-500-784 step at batch 100 and, per image, the Gated \
+        PixelCNN's vertical 3x3 convolution (64 -> 128 channels over the 6 taps it keeps, \
+        784 pixels): forward, weight gradient and input gradient. With --onednn each line \
+        also times oneDNN's matmul primitive on the same product, in single precision and \
+        with bfloat16 inputs (f32 accumulation), and names the implementation it chose.
+        """)
     @Option(help: "Repetitions per shape (the best is reported).") var repeats: Int = 10
+    @Flag(help: "Also time oneDNN's matmul primitive, f32 and bf16 inputs, on each product.") var onednn = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
         print("threads \(compute.threads)")
-        for size in [256, 512, 1024, 2048] {
-            print(String(format: "sgemm %4d x %4d x %4d   %7.1f GFLOP/s", size, size, size,
-                         measureSgemmPeak(size: size, repeats: size >= 2048 ? 3 : repeats)))
-        }
-        // Shapes of a MADE 784-500-784 step at batch 100: forward and the two backward products.
-        let shapes: [(String, Bool, Bool, Int, Int, Int)] = [
-            ("made fwd   100x784 . 784x500", false, false, 100, 500, 784),
-            ("made dX    100x500 . 500x784'", false, true, 100, 784, 500),
-            ("made dW    784x100' . 100x500", true, false, 784, 500, 100),
-        ]
-        for (label, ta, tb, m, n, k) in shapes {
-            let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.5, count: k * n)
-            var c = [Float](repeating: 0, count: m * n)
-            var best = 0.0
-            for _ in 0..<(repeats * 5) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                c.withUnsafeMutableBufferPointer {
-                    Gemm.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a, b: b, c: $0.baseAddress!)
-                }
-                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-                best = max(best, 2 * Double(m * n * k) / dt / 1e9)
+        if onednn { print("GFLOP/s: dnnl_sgemm, then oneDNN matmul f32 and bf16 (bf16 inputs, f32 output)") }
+        var shapes: [(label: String, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, repeats: Int)] =
+            [256, 512, 1024, 2048].map { size in
+                (String(format: "sgemm %4d x %4d x %4d", size, size, size), false, false, size, size, size,
+                 size >= 2048 ? 3 : repeats)
             }
-            print(String(format: "%@   %7.1f GFLOP/s", label, best))
+        shapes += [
+            ("made fwd   100x784 . 784x500", false, false, 100, 500, 784, repeats * 5),
+            ("made dX    100x500 . 500x784'", false, true, 100, 784, 500, repeats * 5),
+            ("made dW    784x100' . 100x500", true, false, 784, 500, 100, repeats * 5),
+            ("gated fwd  128x384 . 384x784", false, false, 128, 784, 384, repeats * 5),
+            ("gated dW   128x784 . 384x784'", false, true, 128, 384, 784, repeats * 5),
+            ("gated dX   128x384' . 128x784", true, false, 384, 784, 128, repeats * 5),
+        ]
+        for s in shapes {
+            var line = String(format: "%@   %7.1f GFLOP/s", s.label,
+                              measureSgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, repeats: s.repeats))
+            if onednn {
+                let f32 = OneDNNMatmul.measure(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
+                                               bfloat16: false, repeats: s.repeats)
+                let bf16 = OneDNNMatmul.measure(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
+                                                bfloat16: true, repeats: s.repeats)
+                line += String(format: "   matmul f32 %7.1f (%@)   bf16 %7.1f (%@)", f32.gflops, f32.implementation,
+                               bf16.gflops, bf16.implementation)
+            }
+            print(line)
         }
     }
 }
-

@@ -101,10 +101,11 @@ enum OneDNNConvolution {
         }
     }
 
-    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t,
+                           _ type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map(Int64.init)
-        check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag), "memory_desc_init_by_tag")
+        check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, type, tag), "memory_desc_init_by_tag")
         return md
     }
 
