@@ -63,18 +63,21 @@ struct GemmBench: ParsableCommand {
         discussion: """
         The model shapes are a MADE 784-500-784 step at batch 100 and, per image, the Gated \
         PixelCNN's vertical 3x3 convolution (64 -> 128 channels over the 6 taps it keeps, \
-        784 pixels): forward, weight gradient and input gradient. With --onednn each line \
-        also times oneDNN's matmul primitive on the same product, in single precision and \
-        with bfloat16 inputs (f32 accumulation), and names the implementation it chose.
+        784 pixels): forward, weight gradient and input gradient. Each line gives the best of \
+        --repeats runs. With --onednn each product also runs on oneDNN's matmul primitive, in \
+        single precision and with bfloat16 inputs (f32 accumulation); the three take turns \
+        within every repetition, and the line gives each one's median, so that a change in \
+        the machine's speed during the run falls on all three alike.
         """)
     @Option(help: "Repetitions per shape (the best is reported).") var repeats: Int = 10
-    @Flag(help: "Also time oneDNN's matmul primitive, f32 and bf16 inputs, on each product.") var onednn = false
+    @Flag(help: "Compare with oneDNN's matmul primitive, f32 and bf16 inputs (medians of interleaved runs).")
+    var onednn = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
         print("threads \(compute.threads)")
-        if onednn { print("GFLOP/s: dnnl_sgemm, then oneDNN matmul f32 and bf16 (bf16 inputs, f32 output)") }
+        if onednn { print("median GFLOP/s of interleaved runs: dnnl_sgemm, oneDNN matmul f32, oneDNN matmul with bf16 inputs") }
         var shapes: [(label: String, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, repeats: Int)] =
             [256, 512, 1024, 2048].map { size in
                 (String(format: "sgemm %4d x %4d x %4d", size, size, size), false, false, size, size, size,
@@ -89,17 +92,42 @@ struct GemmBench: ParsableCommand {
             ("gated dX   128x384' . 128x784", true, false, 384, 784, 128, repeats * 5),
         ]
         for s in shapes {
-            var line = String(format: "%@   %7.1f GFLOP/s", s.label,
-                              measureSgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, repeats: s.repeats))
             if onednn {
-                let f32 = OneDNNMatmul.measure(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
-                                               bfloat16: false, repeats: s.repeats)
-                let bf16 = OneDNNMatmul.measure(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
-                                                bfloat16: true, repeats: s.repeats)
-                line += String(format: "   matmul f32 %7.1f (%@)   bf16 %7.1f (%@)", f32.gflops, f32.implementation,
-                               bf16.gflops, bf16.implementation)
+                print(compareWithMatmul(s.label, transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
+                                        repeats: max(s.repeats, 20)))
+            } else {
+                print(String(format: "%@   %7.1f GFLOP/s", s.label,
+                             measureSgemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, repeats: s.repeats)))
             }
-            print(line)
         }
+    }
+
+    /// One line: the medians of dnnl_sgemm and oneDNN's matmul (f32, bf16 inputs) on one
+    /// product, timed in turn within each repetition.
+    func compareWithMatmul(_ label: String, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, repeats: Int) -> String {
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.5, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let f32 = OneDNNMatmul(transA: transA, transB: transB, m: m, n: n, k: k, bfloat16: false)
+        let bf16 = OneDNNMatmul(transA: transA, transB: transB, m: m, n: n, k: k, bfloat16: true)
+        let runs: [() -> Void] = [
+            { c.withUnsafeMutableBufferPointer {
+                Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, c: $0.baseAddress!)
+            } },
+            f32.run, bf16.run,
+        ]
+        for run in runs { run() }  // warm-up: oneDNN compiles its kernels here
+        f32.verify()
+        bf16.verify()
+        var rates = [[Double]](repeating: [], count: runs.count)
+        for _ in 0..<repeats {
+            for (i, run) in runs.enumerated() {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                run()
+                rates[i].append(2 * Double(m * n * k) / (Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9) / 1e9)
+            }
+        }
+        let med = rates.map { summarize($0).median }
+        return String(format: "%@   sgemm %6.1f   matmul f32 %6.1f (%@)   bf16 %6.1f (%@)", label, med[0], med[1],
+                      f32.implementation, med[2], bf16.implementation)
     }
 }
