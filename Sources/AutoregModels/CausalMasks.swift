@@ -89,7 +89,7 @@ enum ImageLayout {
     static func toNCHW(_ pixels: Tensor, height: Int, width: Int, channels: Int) -> Tensor {
         let b = pixels.count / (height * width * channels)
         if channels == 1 { return pixels.reshaped([b, 1, height, width]) }
-        return swapInner(pixels, batch: b, rows: height * width, cols: channels)
+        return pixels.reshaped([b, height * width, channels]).transposedInner()
             .reshaped([b, channels, height, width])
     }
 
@@ -98,7 +98,7 @@ enum ImageLayout {
     static func toChannelsLast(_ x: Tensor) -> Tensor {
         let (b, k, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         if k == 1 { return x.reshaped([b, h * w, 1]) }
-        return swapInner(x, batch: b, rows: k, cols: h * w)
+        return x.reshaped([b, k, h * w]).transposedInner()
     }
 
     /// The model input: pixels [B, D] (0..<levels, channels last) scaled to [−1, 1] and laid out
@@ -116,26 +116,4 @@ enum ImageLayout {
         return config.levels == 2 ? last.reshaped([b, d]) : last.reshaped([b, d, config.levels])
     }
 
-    /// [B, rows, cols] → [B, cols, rows], differentiably.
-    static func swapInner(_ x: Tensor, batch: Int, rows: Int, cols: Int) -> Tensor {
-        let plane = rows * cols
-        let out = x.data.withUnsafeBufferPointer { px in
-            makeArray(x.count) { y in
-                for n in 0..<batch {
-                    let src = px.baseAddress! + n * plane, dst = y + n * plane
-                    for r in 0..<rows { for c in 0..<cols { dst[c * rows + r] = src[r * cols + c] } }
-                }
-            }
-        }
-        return Tensor(shape: [batch, cols, rows], data: out, inputs: [x]) { result in
-            result.grad!.withUnsafeBufferPointer { pg in
-                x.accumulateGrad { gx in
-                    for n in 0..<batch {
-                        let src = pg.baseAddress! + n * plane, dst = gx + n * plane
-                        for r in 0..<rows { for c in 0..<cols { dst[r * cols + c] += src[c * rows + r] } }
-                    }
-                }
-            }
-        }
-    }
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// Joins tensors along `axis`; all other dimensions must agree.
     public static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
@@ -34,6 +36,29 @@ extension Tensor {
                     }
                 }
                 offset += w
+            }
+        }
+    }
+
+    /// The last two axes swapped: [..., R, C] → [..., C, R], each trailing R×C matrix
+    /// transposed (a copy, not a view). Converts channels-first feature maps [B, C, H·W] to
+    /// channels-last [B, H·W, C] and back.
+    public func transposedInner() -> Tensor {
+        precondition(rank >= 2, "transposedInner needs at least two axes, got shape \(shape)")
+        let rows = shape[rank - 2], cols = shape[rank - 1], plane = rows * cols
+        let matrices = plane == 0 ? 0 : count / plane
+        var outShape = shape
+        outShape.swapAt(rank - 2, rank - 1)
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(count) { y in
+                for n in 0..<matrices { ar_transpose(px.baseAddress! + n * plane, y + n * plane, rows, cols, 0) }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx in
+                    for n in 0..<matrices { ar_transpose(pg.baseAddress! + n * plane, gx + n * plane, cols, rows, 1) }
+                }
             }
         }
     }

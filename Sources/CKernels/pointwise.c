@@ -46,3 +46,23 @@ void ar_accumulate_product(const float *restrict g, const float *restrict b, flo
 void ar_relu_inplace(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }
+
+// Blocked so that both the reads (stride cols) and the writes (stride rows) stay within a
+// few cache lines per block: a plain loop writes a new line for every element once rows
+// exceeds 16.
+void ar_transpose(const float *restrict x, float *restrict y, size_t rows, size_t cols, int accumulate) {
+    enum { block = 16 };
+    for (size_t r0 = 0; r0 < rows; r0 += block) {
+        size_t r1 = r0 + block < rows ? r0 + block : rows;
+        for (size_t c0 = 0; c0 < cols; c0 += block) {
+            size_t c1 = c0 + block < cols ? c0 + block : cols;
+            if (accumulate) {
+                for (size_t c = c0; c < c1; c++)
+                    for (size_t r = r0; r < r1; r++) y[c * rows + r] += x[r * cols + c];
+            } else {
+                for (size_t c = c0; c < c1; c++)
+                    for (size_t r = r0; r < r1; r++) y[c * rows + r] = x[r * cols + c];
+            }
+        }
+    }
+}

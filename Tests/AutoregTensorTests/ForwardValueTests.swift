@@ -99,6 +99,28 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(c.reshaped([-1]).data, c.data)
     }
 
+    func testTransposedInnerValues() {
+        // Sizes on both sides of the kernel's 16×16 blocks, and one leading axis or two.
+        for shape in [[3, 4], [2, 37, 19], [1, 256, 50], [2, 2, 16, 33]] {
+            let x = uniformTensor(shape, seed: 7, requiresGrad: false)
+            let y = x.transposedInner()
+            let rows = shape[shape.count - 2], cols = shape[shape.count - 1], plane = rows * cols
+            var expectedShape = shape
+            expectedShape.swapAt(shape.count - 2, shape.count - 1)
+            XCTAssertEqual(y.shape, expectedShape)
+            var mismatches = 0
+            for n in 0..<(x.count / plane) {
+                for r in 0..<rows {
+                    for c in 0..<cols where y.data[n * plane + c * rows + r] != x.data[n * plane + r * cols + c] {
+                        mismatches += 1
+                    }
+                }
+            }
+            XCTAssertEqual(mismatches, 0, "\(shape)")
+            XCTAssertEqual(y.transposedInner().data, x.data, "\(shape): transposing twice")
+        }
+    }
+
     func testMatmulValues() {
         let x = uniformTensor([5, 7], seed: 4, requiresGrad: false)
         let w = uniformTensor([7, 3], seed: 5, requiresGrad: false)

@@ -191,6 +191,16 @@ final class ShapeOpGradientTests: XCTestCase {
         }
     }
 
+    func testTransposedInner() {
+        let x = uniformTensor([2, 3, 5], seed: 45)
+        let w = uniformTensor([2, 5, 3], seed: 46, requiresGrad: false)
+        // Weighted so that each output position has its own gradient, and used twice so that
+        // the pullback must add into a gradient already there.
+        assertGradients(wrt: [x], "[2,3,5]") { (x.transposedInner() * w).sum() + x.transposedInner().sigmoid().sum() }
+        let y = uniformTensor([17, 18], seed: 47)
+        assertGradients(wrt: [y], "[17,18]") { y.transposedInner().tanh().sum(axis: 0) }
+    }
+
     func testReshaped() {
         let x = uniformTensor([2, 6], seed: 44)
         assertGradients(wrt: [x], "[3,4]") { x.reshaped([3, 4]).sigmoid() }

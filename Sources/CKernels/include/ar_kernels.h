@@ -40,6 +40,9 @@ void ar_elu_backward(const float *x, const float *y, const float *g, float *gx, 
 void ar_add(const float *a, const float *b, float *y, size_t n);
 void ar_sub(const float *a, const float *b, float *y, size_t n);
 void ar_mul(const float *a, const float *b, float *y, size_t n);
+/// y [cols, rows] (+)= xᵀ for x [rows, cols] (added when `accumulate` is non-zero, else
+/// written); y may not alias x.
+void ar_transpose(const float *x, float *y, size_t rows, size_t cols, int accumulate);
 /// gx += g, and gx += g · b.
 void ar_accumulate(const float *g, float *gx, size_t n);
 void ar_accumulate_product(const float *g, const float *b, float *gx, size_t n);
