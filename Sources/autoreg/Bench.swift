@@ -64,8 +64,9 @@ struct GemmBench: ParsableCommand {
         The model shapes are a MADE 784-500-784 step at batch 100 and, per image, the Gated \
         PixelCNN's vertical 3x3 convolution (64 -> 128 channels over the 6 taps it keeps, \
         784 pixels): forward, weight gradient and input gradient. Each line gives the best of \
-        --repeats runs (five times as many for the model shapes, 3 for 2048³). With --onednn each product also runs on oneDNN's matmul primitive, in \
-        single precision and with bfloat16 inputs (f32 accumulation); the three take turns \
+        --repeats runs (five times as many for the model shapes, 3 for 2048³). With --onednn \
+        each product also runs on oneDNN's matmul primitive, in single precision and with \
+        bfloat16 inputs (f32 accumulation); the three take turns \
         within every repetition, and the line gives each one's median, so that a change in \
         the machine's speed during the run falls on all three alike.
         """)
