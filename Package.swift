@@ -6,7 +6,8 @@ let kernelFlags: [CSetting] = [
     .unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"]),
     .unsafeFlags(["-march=native"], .when(platforms: [.linux])),
 ]
-let swiftFast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+/// Release builds keep Swift's bounds and overflow checks (plain `-O`): a bug must stop with
+/// a message, never corrupt memory. Hot loops live in CKernels.
 
 let package = Package(
     name: "Autoreg",
@@ -28,23 +29,22 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: kernelFlags),
 
         // Tensor engine: storage, reverse-mode autodiff, ops, GEMM on oneDNN.
-        .target(name: "AutoregTensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: swiftFast),
+        .target(name: "AutoregTensor", dependencies: ["CDNNL", "CKernels"]),
         // Layers, parameters, optimizers.
-        .target(name: "AutoregNN", dependencies: ["AutoregTensor", "CKernels"], swiftSettings: swiftFast),
+        .target(name: "AutoregNN", dependencies: ["AutoregTensor", "CKernels"]),
         // FVSBN, NADE, MADE, ...
-        .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"], swiftSettings: swiftFast),
+        .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"]),
         // Dataset readers (IDX, .amat, CIFAR-10 batches: plain or gzip; PNG folders), binarisation, splits, batching.
-        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregImaging"], swiftSettings: swiftFast),
+        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregImaging"]),
         // PNG writing, image grids, heat maps.
-        .target(name: "AutoregImaging", dependencies: ["CZlib"], swiftSettings: swiftFast),
+        .target(name: "AutoregImaging", dependencies: ["CZlib"]),
         // Training loop, evaluation, checkpoints, metrics.
         .target(name: "AutoregTraining",
-                dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "CKernels"],
-                swiftSettings: swiftFast),
+                dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "CKernels", "CZlib"]),
         .executableTarget(name: "autoreg", dependencies: [
             "AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "AutoregTraining", "AutoregImaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: swiftFast),
+        ]),
 
         // Helpers shared by test targets (a finite-difference gradient checker).
         .target(name: "AutoregTestSupport", dependencies: ["AutoregTensor"], path: "Tests/AutoregTestSupport"),
