@@ -13,10 +13,26 @@ public enum Amat {
         public var values: [UInt8]
     }
 
+    /// The most bytes (after decompression) an `.amat` file may hold: 1 GiB by default, about
+    /// thirteen times binarized MNIST's 78 MB training file. Raise it before reading a bigger one.
+    nonisolated(unsafe) public static var maxBytes = 1 << 30
+
     /// Reads the file at `path`; errors carry the path and, for bad values, the line number.
+    /// Reading stops with ``DataError/tooLarge(path:limitBytes:detail:)`` past ``maxBytes``.
     public static func readBinary(path: String) throws -> BinaryMatrix {
-        let bytes = try readPossiblyCompressedFile(path)
+        let bytes = try readPossiblyCompressedFile(path, maxBytes: maxBytes, limitReason: limitReason)
         return try bytes.withUnsafeBufferPointer { try parseBinary($0, path: path) }
+    }
+
+    /// Decodes the bytes of an `.amat` file, gzip-compressed or not, under the same
+    /// ``maxBytes`` limit as ``readBinary(path:)``; `path` only labels errors.
+    public static func decodeBinary(_ bytes: [UInt8], path: String = "<memory>") throws -> BinaryMatrix {
+        let text = try decompressPossiblyCompressed(bytes, maxBytes: maxBytes, path: path, limitReason: limitReason)
+        return try text.withUnsafeBufferPointer { try parseBinary($0, path: path) }
+    }
+
+    private static var limitReason: String {
+        "an .amat file may hold at most \(readableByteCount(maxBytes)) after decompression; raise Amat.maxBytes to read more"
     }
 
     /// Parses `.amat` text already in memory; `path` only labels errors.

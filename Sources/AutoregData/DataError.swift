@@ -17,6 +17,9 @@ public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     /// The file holds more bytes than its header announces.
     case trailingData(path: String, expectedBytes: Int, actualBytes: Int)
+    /// The data goes on past `limitBytes` (after decompression), the most the reader accepts;
+    /// reading stopped there. `detail` says where the limit comes from.
+    case tooLarge(path: String, limitBytes: Int, detail: String)
     /// A value is outside the allowed set (e.g. an `.amat` value that is not 0 or 1).
     case valueOutOfRange(path: String, line: Int, column: Int, value: String, allowed: String)
     /// A text line holds a different number of values than the first line.
@@ -48,6 +51,8 @@ public enum DataError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(path): truncated file: expected \(expected) bytes, got \(actual)"
         case let .trailingData(path, expected, actual):
             return "\(path): unexpected trailing data: expected \(expected) bytes, got \(actual)"
+        case let .tooLarge(path, limit, detail):
+            return "\(path): too much data: more than \(limit) bytes (\(detail)); stopped reading there"
         case let .valueOutOfRange(path, line, column, value, allowed):
             return "\(path):\(line): value \"\(value)\" in column \(column) is out of range (allowed: \(allowed))"
         case let .inconsistentLineLength(path, line, expected, found):
