@@ -10,6 +10,8 @@ public enum ImagingError: Error, CustomStringConvertible, Sendable, Equatable {
     case badCRC(path: String, chunk: String)
     /// The PNG is well-formed but uses a feature this reader does not handle.
     case unsupported(path: String, detail: String)
+    /// The image (or file) is larger than the reader's limits allow; `detail` names the size and the limit.
+    case tooLarge(path: String, detail: String)
     /// The PNG breaks the format's rules.
     case malformed(path: String, detail: String)
     /// The image passed to a writer is inconsistent (sizes, channels).
@@ -22,6 +24,7 @@ public enum ImagingError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .truncated(path, detail): return "\(path): truncated PNG (\(detail))"
         case let .badCRC(path, chunk): return "\(path): bad CRC in \(chunk) chunk (file is damaged)"
         case let .unsupported(path, detail): return "\(path): unsupported PNG: \(detail)"
+        case let .tooLarge(path, detail): return "\(path): image too large: \(detail)"
         case let .malformed(path, detail): return "\(path): malformed PNG: \(detail)"
         case let .invalidImage(path, detail): return "\(path): cannot write image: \(detail)"
         }

@@ -2,33 +2,40 @@ import CZlib
 import Foundation
 
 extension PNG {
-    /// Largest accepted image, in pixels; bigger headers are treated as unsupported.
-    public static let maxPixels = 1 << 28
+    /// Largest accepted image, in pixels (width x height): 4096 x 4096 = 16 777 216 by default,
+    /// or the value of the environment variable `AUTOREG_MAX_IMAGE_PIXELS` when it holds a
+    /// positive whole number. A bigger header is refused before any image data is inflated.
+    nonisolated(unsafe) public static var maxPixels: Int = environmentLimit("AUTOREG_MAX_IMAGE_PIXELS") ?? 4096 * 4096
+    /// Largest accepted width or height, whatever the pixel count: 65 536 by default.
+    nonisolated(unsafe) public static var maxSide: Int = 1 << 16
+    /// How the too-large message tells the reader to raise ``maxPixels``; a tool that sets the
+    /// limit from its own option can name that option here.
+    nonisolated(unsafe) public static var raiseLimitHint =
+        "set AUTOREG_MAX_IMAGE_PIXELS (or PNG.maxPixels) to a larger pixel count to read it"
+
+    /// Largest file ``read(path:)`` reads: room for the biggest image ``maxPixels`` allows
+    /// (16-bit RGBA, stored without compression) plus 16 MiB of other chunks.
+    public static var maxFileBytes: Int {
+        let (raw, overflow) = maxPixels.multipliedReportingOverflow(by: 8)
+        return overflow ? Int.max : raw.addingReportingOverflow(16 << 20).overflow ? Int.max : raw + (16 << 20)
+    }
 
     /// Reads a PNG file into an 8-bit image.
     ///
     /// Handles every colour type (grey, grey+alpha, RGB, RGBA, palette), bit depths 1/2/4/8/16
     /// (16-bit samples are rounded to 8 bits, low depths scaled to 0...255) and all five filter
     /// types; checks every chunk CRC. Palette images become RGB, or RGBA when a `tRNS` chunk
-    /// gives palette transparency. Interlaced images are refused.
+    /// gives palette transparency. Interlaced images are refused, and so are images larger
+    /// than ``maxPixels`` or ``maxSide`` (before their data is inflated), files larger than
+    /// ``maxFileBytes``, and paths that are not regular files (a FIFO, a device).
     public static func read(path: String) throws -> RasterImage {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ImagingError.io(path: path, reason: "no such file")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ImagingError.io(path: path, reason: "cannot read file (\(error.localizedDescription))")
-        }
-        return try decode([UInt8](data), path: path)
+        try decode(readRegularFile(path, maxBytes: maxFileBytes), path: path)
     }
 
     /// Decodes PNG bytes; `path` only labels errors.
     public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> RasterImage {
         let chunks = try readChunks(bytes, path: path)
-        let header = try Header(chunks.header, path: path)
+        guard let header = chunks.header else { throw ImagingError.malformed(path: path, detail: "no IHDR chunk") }
         let scanlines = try inflate(chunks.imageData, expectedSize: header.height * (header.rowBytes + 1), path: path)
         let rows = try unfilter(scanlines, header: header, path: path)
         return try convert(rows, header: header, palette: chunks.palette, transparency: chunks.transparency, path: path)
@@ -52,8 +59,13 @@ extension PNG {
             guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
                 throw ImagingError.malformed(path: path, detail: "invalid size \(width)x\(height)")
             }
+            guard width <= PNG.maxSide, height <= PNG.maxSide else {
+                throw ImagingError.tooLarge(path: path, detail: "the header declares \(width)x\(height) pixels; "
+                    + "the limit is \(PNG.maxSide) pixels a side (PNG.maxSide)")
+            }
             guard width * height <= PNG.maxPixels else {
-                throw ImagingError.unsupported(path: path, detail: "image of \(width)x\(height) pixels is too large")
+                throw ImagingError.tooLarge(path: path, detail: "the header declares \(width)x\(height) = \(width * height) pixels; "
+                    + "the limit is \(PNG.maxPixels) pixels; \(PNG.raiseLimitHint)")
             }
             let allowedDepths: [Int: [Int]] = [0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]]
             guard let depths = allowedDepths[colorType] else {
@@ -76,7 +88,7 @@ extension PNG {
 
     /// The chunks the decoder uses, after CRC checks.
     private struct Chunks {
-        var header: [UInt8] = []
+        var header: Header?
         var palette: [UInt8]?
         var transparency: [UInt8]?
         var imageData: [UInt8] = []
@@ -121,7 +133,9 @@ extension PNG {
             }
             switch type {
             case "IHDR":
-                chunks.header = Array(data)
+                // Checked at once, so that a huge declared size stops the decoder here.
+                guard !sawHeader else { throw ImagingError.malformed(path: path, detail: "second IHDR chunk") }
+                chunks.header = try Header(Array(data), path: path)
                 sawHeader = true
             case "PLTE":
                 guard length % 3 == 0, (3...768).contains(length) else {
@@ -143,28 +157,65 @@ extension PNG {
         }
     }
 
-    /// Inflates the IDAT stream, which must decompress to exactly `expectedSize` bytes.
+    /// Inflates the IDAT stream, which must decompress to exactly `expectedSize` bytes. The
+    /// output grows with the data and inflation stops as soon as it passes `expectedSize`.
     private static func inflate(_ compressed: [UInt8], expectedSize: Int, path: String) throws -> [UInt8] {
         guard !compressed.isEmpty else { throw ImagingError.malformed(path: path, detail: "no IDAT chunk") }
-        // One spare byte tells "more data than the header announces" apart from an exact fit.
-        var output = [UInt8](repeating: 0, count: expectedSize + 1)
-        var outputSize = UInt(output.count)
-        let status = uncompress(&output, &outputSize, compressed, UInt(compressed.count))
-        switch status {
-        case Z_OK where Int(outputSize) == expectedSize:
-            output.removeLast()
-            return output
-        case Z_OK:
-            throw ImagingError.truncated(path: path, detail: "image data holds \(outputSize) bytes, expected \(expectedSize)")
-        case Z_BUF_ERROR where Int(outputSize) > expectedSize:
-            throw ImagingError.malformed(path: path, detail: "image data is larger than the header announces")
-        case Z_BUF_ERROR:
-            throw ImagingError.truncated(path: path, detail: "compressed image data ends early")
-        case Z_DATA_ERROR:
-            throw ImagingError.malformed(path: path, detail: "corrupt compressed image data")
-        default:
-            throw ImagingError.io(path: path, reason: "zlib uncompress failed with code \(status)")
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deinitialize(count: 1); stream.deallocate() }
+        guard inflateInit_(stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ImagingError.io(path: path, reason: "zlib could not start inflating")
         }
+        defer { inflateEnd(stream) }
+        // One spare byte tells "more data than the header announces" apart from an exact fit.
+        let limit = expectedSize + 1
+        var output = [UInt8](repeating: 0, count: min(limit, max(1 << 16, 4 * compressed.count)))
+        var produced = 0
+        var ended = false
+        try compressed.withUnsafeBufferPointer { input in
+            var consumed = 0
+            while !ended && produced < limit {
+                if produced == output.count {
+                    output.append(contentsOf: repeatElement(0, count: min(limit, 2 * output.count) - output.count))
+                }
+                if stream.pointee.avail_in == 0 && consumed < input.count {
+                    let piece = min(input.count - consumed, Int(UInt32.max))
+                    stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + consumed)
+                    stream.pointee.avail_in = UInt32(piece)
+                    consumed += piece
+                }
+                let room = min(output.count - produced, Int(UInt32.max))
+                let status = output.withUnsafeMutableBufferPointer { out -> Int32 in
+                    stream.pointee.next_out = out.baseAddress! + produced
+                    stream.pointee.avail_out = UInt32(room)
+                    return CZlib.inflate(stream, Z_NO_FLUSH)
+                }
+                produced += room - Int(stream.pointee.avail_out)
+                switch status {
+                case Z_STREAM_END:
+                    ended = true
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where stream.pointee.avail_in == 0 && consumed < input.count:
+                    continue
+                case Z_BUF_ERROR:
+                    throw ImagingError.truncated(path: path, detail: "compressed image data ends early")
+                case Z_DATA_ERROR, Z_NEED_DICT:
+                    throw ImagingError.malformed(path: path, detail: "corrupt compressed image data")
+                default:
+                    throw ImagingError.io(path: path, reason: "zlib inflate failed with code \(status)")
+                }
+            }
+        }
+        if produced > expectedSize {
+            throw ImagingError.malformed(path: path, detail: "image data is larger than the header announces")
+        }
+        if produced < expectedSize {
+            throw ImagingError.truncated(path: path, detail: "image data holds \(produced) bytes, expected \(expectedSize)")
+        }
+        output.removeLast(output.count - expectedSize)
+        return output
     }
 
     /// Undoes the scanline filters; returns the rows without their filter-type bytes.
@@ -195,7 +246,7 @@ extension PNG {
         let values = samples(rows, header: header)
         guard header.colorType == 3 else {
             let maximum = (1 << header.bitDepth) - 1
-            let pixels = values.map { UInt8(($0 * 255 + maximum / 2) / maximum) }
+            let pixels = values.map { UInt8((Int($0) * 255 + maximum / 2) / maximum) }
             return RasterImage(width: header.width, height: header.height, channels: header.samples, pixels: pixels)
         }
         guard let palette else { throw ImagingError.malformed(path: path, detail: "palette image without PLTE chunk") }
@@ -203,7 +254,8 @@ extension PNG {
         let channels = transparency == nil ? 3 : 4
         var pixels = [UInt8]()
         pixels.reserveCapacity(values.count * channels)
-        for index in values {
+        for value in values {
+            let index = Int(value)
             guard index < entries else {
                 throw ImagingError.malformed(path: path, detail: "palette index \(index) beyond the \(entries) PLTE entries")
             }
@@ -214,26 +266,76 @@ extension PNG {
     }
 
     /// Every sample of every row as an integer in `0..<(1 << bitDepth)`.
-    private static func samples(_ rows: [UInt8], header: Header) -> [Int] {
+    private static func samples(_ rows: [UInt8], header: Header) -> [UInt16] {
         let perRow = header.width * header.samples
         let rowBytes = header.rowBytes
-        var values = [Int]()
+        var values = [UInt16]()
         values.reserveCapacity(perRow * header.height)
         for y in 0..<header.height {
             let base = y * rowBytes
             switch header.bitDepth {
             case 8:
-                for i in 0..<perRow { values.append(Int(rows[base + i])) }
+                for i in 0..<perRow { values.append(UInt16(rows[base + i])) }
             case 16:
-                for i in 0..<perRow { values.append(Int(rows[base + 2 * i]) << 8 | Int(rows[base + 2 * i + 1])) }
+                for i in 0..<perRow { values.append(UInt16(rows[base + 2 * i]) << 8 | UInt16(rows[base + 2 * i + 1])) }
             default:
                 let depth = header.bitDepth, mask = (1 << depth) - 1
                 for i in 0..<perRow {
                     let bit = i * depth
-                    values.append(Int(rows[base + bit / 8]) >> (8 - depth - bit % 8) & mask)
+                    values.append(UInt16(Int(rows[base + bit / 8]) >> (8 - depth - bit % 8) & mask))
                 }
             }
         }
         return values
+    }
+}
+
+/// The positive whole number in environment variable `name`, if it holds one.
+func environmentLimit(_ name: String) -> Int? {
+    guard let text = ProcessInfo.processInfo.environment[name], let value = Int(text), value > 0 else { return nil }
+    return value
+}
+
+/// Reads the regular file at `path` (symbolic links to one are fine), refusing FIFOs, devices
+/// and sockets before reading from them, and files larger than `maxBytes`.
+func readRegularFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
+    // Non-blocking, so that opening a FIFO returns at once; fstat then checks what was opened.
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else {
+        let code = errno
+        throw ImagingError.io(path: path, reason: code == ENOENT ? "no such file" : "cannot open file (\(String(cString: strerror(code))))")
+    }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+        throw ImagingError.io(path: path, reason: "cannot read file (\(String(cString: strerror(errno))))")
+    }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw ImagingError.io(path: path, reason: "is a directory, not a PNG file")
+    case S_IFIFO: throw ImagingError.io(path: path, reason: "is not a regular file (a FIFO)")
+    case S_IFCHR: throw ImagingError.io(path: path, reason: "is not a regular file (a character device)")
+    case S_IFBLK: throw ImagingError.io(path: path, reason: "is not a regular file (a block device)")
+    default: throw ImagingError.io(path: path, reason: "is not a regular file")
+    }
+    guard Int(info.st_size) <= maxBytes else {
+        throw ImagingError.tooLarge(path: path, detail: "the file holds \(info.st_size) bytes, more than the \(maxBytes) "
+            + "a PNG of at most \(PNG.maxPixels) pixels needs; \(PNG.raiseLimitHint)")
+    }
+    // Read to the end rather than trusting st_size, but never past maxBytes.
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(Int(info.st_size))
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let got = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+        if got < 0 {
+            if errno == EINTR { continue }
+            throw ImagingError.io(path: path, reason: "cannot read file (\(String(cString: strerror(errno))))")
+        }
+        if got == 0 { return bytes }
+        guard bytes.count + got <= maxBytes else {
+            throw ImagingError.tooLarge(path: path, detail: "the file grew past \(maxBytes) bytes while being read")
+        }
+        bytes.append(contentsOf: chunk[0..<got])
     }
 }
