@@ -118,13 +118,10 @@ enum CheckpointFormat {
         let (afterData, o1) = dataOffset.addingReportingOverflow(total * 4)
         let (expected, o2) = afterData.addingReportingOverflow(trailer)
         guard !o1, !o2 else { throw fail("tensor sizes overflow") }
-        if expected > fileSize {
-            throw fail("truncated: the header describes \(expected) bytes (\(total) float32 values"
-                + (trailer > 0 ? " and a checksum" : "") + "), the file has \(fileSize)")
-        }
-        if expected < fileSize {
-            throw fail("\(fileSize - expected) unexpected trailing bytes: the header describes \(expected) bytes, the file has \(fileSize)")
-        }
+        let described = "the header's tensor shapes and slot sizes describe \(expected) bytes (\(total) float32 values"
+            + (trailer > 0 ? " and a checksum" : "") + "), the file has \(fileSize)"
+        if expected > fileSize { throw fail("truncated: " + described) }
+        if expected < fileSize { throw fail("\(fileSize - expected) unexpected trailing bytes: " + described) }
         return Layout(header: header, headerLength: headerLength, parameterCounts: parameterCounts, slots: slots,
                       dataOffset: dataOffset, totalValues: total, fileLength: expected)
     }
@@ -202,6 +199,12 @@ enum CheckpointFormat {
             throw fail("training state: elapsedSeconds \(t.elapsedSeconds) is not a finite non-negative number")
         }
         guard t.epochLossSum.isFinite else { throw fail("training state: epochLossSum \(t.epochLossSum) is not finite") }
+        for (name, rng) in [("shuffleRNG", t.shuffleRNG), ("noiseRNG", t.noiseRNG)] {
+            // xoshiro's all-zero state is its one fixed point: it would yield 0 for ever. From any
+            // other state eight zero outputs in a row do not happen.
+            var g = rng
+            if (0..<8).allSatisfy({ _ in g.next() == 0 }) { throw fail("training state: \(name) state is all zeros") }
+        }
         if let nll = t.bestValidNLL, !nll.isFinite { throw fail("training state: bestValidNLL \(nll) is not finite") }
         if let best = t.bestEpoch, !(0...t.epoch).contains(best) {
             throw fail("training state: bestEpoch \(best) is outside 0...\(t.epoch) (the epochs completed)")
