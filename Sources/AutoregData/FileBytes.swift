@@ -52,19 +52,25 @@ protocol ByteSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
-/// Reads from `source` until `bytes` holds `total` bytes or the data ends. The array's capacity
-/// grows with what arrives (at most doubling) and never beyond `total`.
+/// Reads from `source` until `bytes` holds `total` bytes or the data ends. Reads go through a
+/// scratch buffer that starts at 64 KiB and grows with the data up to 1 MiB; the array's
+/// capacity at most doubles at a time and never exceeds `total`.
 func fill<S: ByteSource>(_ source: inout S, into bytes: inout [UInt8], upTo total: Int) throws {
-    let chunkSize = 1 << 20
-    var chunk = [UInt8](repeating: 0, count: min(chunkSize, max(1, total - bytes.count)))
+    var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    defer { scratch.deallocate() }
     while bytes.count < total {
-        let wanted = min(chunk.count, total - bytes.count)
-        let got = try chunk.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
-        if got == 0 { return }
-        if bytes.count + got > bytes.capacity {
-            bytes.reserveCapacity(min(total, max(2 * bytes.capacity, bytes.count + got)))
+        let start = bytes.count
+        let wanted = min(total - start, max(1 << 16, min(start, 1 << 20)))
+        if wanted > scratch.count {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: wanted, alignment: 16)
         }
-        bytes.append(contentsOf: chunk[0..<got])
+        let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<wanted]))
+        if got == 0 { return }
+        if start + got > bytes.capacity {
+            bytes.reserveCapacity(min(total, max(2 * bytes.capacity, start + got)))
+        }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<got]).bindMemory(to: UInt8.self))
     }
 }
 
