@@ -1,4 +1,5 @@
 import AutoregTensor
+import Foundation
 
 /// The architectures Autoreg implements.
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
@@ -181,6 +182,52 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
         if kind != .made && masks != 1 { try fail("\(kind) has one fixed ordering: masks must be 1, got \(masks)") }
         if kind != .made && directConnections { try fail("direct connections are a made option, not \(kind)") }
+        do {
+            try Allocator.require(bytes: estimatedTrainingBytes,
+                                  for: "a \(kind) with these sizes (about \(String(format: "%.3g", estimatedParameterCount)) parameters)")
+        } catch { try fail("\(error)") }
+    }
+
+    /// An upper estimate of the number of parameters, from the configuration alone (no
+    /// allocation; in floating point, so that absurd sizes cannot overflow).
+    public var estimatedParameterCount: Double {
+        let d = Double(dimension), c = Double(channels), n = Double(hiddenChannels), k = Double(kernelSize)
+        let out = levels == 2 ? 1.0 : Double(levels)
+        switch kind {
+        case .fvsbn:
+            return d * d + d
+        case .nade:
+            let h = Double(hidden.first ?? 0)
+            return 2 * h * d + h + d
+        case .made:
+            let sizes = [d] + hidden.map(Double.init) + [d * out]
+            let layers = zip(sizes, sizes.dropFirst()).reduce(0.0) { $0 + $1.0 * $1.1 + $1.1 }
+            return layers + (directConnections ? (d + 1) * d * out : 0)
+        case .pixelcnn, .gatedPixelCNN:
+            let first = Double(max(firstKernelSize, kernelSize))
+            let perBlock = n * n * (2 * k * k + 2 * k + 8) + 4 * n * Double(max(classes, 0))
+            return c * n * first * first * 2 + Double(max(layers, 0)) * perBlock + n * n + n * c * out + n * (2 + c * out)
+        }
+    }
+
+    /// An upper estimate of the activation memory for `images` images in one pass: logits
+    /// and hidden layers, and in `training` the tape's copies of them for the backward pass.
+    public func estimatedActivationBytes(images: Int, training: Bool) -> Double {
+        let d = Double(dimension), out = levels == 2 ? 1.0 : Double(levels)
+        let perImage: Double
+        if kind.isConvolutional {
+            let maps = Double(height * width) * Double(hiddenChannels) * 2 * Double(layers + 2)
+            perImage = d * out + maps * (training ? 4 : 1)
+        } else {
+            perImage = d * out * 2 + hidden.reduce(0.0) { $0 + Double($1) } * (training ? 4 : 2) + d
+        }
+        return 4 * perImage * Double(images) * (training ? 2 : 1)
+    }
+
+    /// About the bytes training needs for the parameters alone: weights, gradients, two Adam
+    /// moments and a weight average (MADE also keeps one 0/1 mask per weight and mask set).
+    public var estimatedTrainingBytes: Double {
+        estimatedParameterCount * 4 * (5 + (kind == .made ? Double(max(masks, 1)) : 0))
     }
 }
 
