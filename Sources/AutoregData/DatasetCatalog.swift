@@ -31,6 +31,10 @@ public enum DatasetCatalog {
     public static let idxValidationCount = 10_000
     /// Size of the validation split taken from the end of CIFAR-10's training batches.
     public static let cifarValidationCount = 5_000
+    /// CIFAR-10's classes: labels 0...9.
+    public static let cifarClasses = 10
+    /// MNIST's digits and Fashion-MNIST's garments: labels 0...9.
+    public static let idxClasses = 10
 
     /// Loads `split` of the data set called `name` (e.g. "binarized-mnist").
     public static func load(name: String, split: Split, dataDirectory: String? = nil) throws -> ImageDataset {
@@ -77,10 +81,10 @@ public enum DatasetCatalog {
                 ? all.prefix(trainCount, name: "\(name.rawValue)/train")
                 : all.suffix(idxValidationCount, name: "\(name.rawValue)/valid")
         case .cifar10:
-            let batches = try paths.map { try CIFAR10.readBatch(path: $0, name: name.rawValue) }
+            let batches = try paths.map { try CIFAR10.readBatch(path: $0, name: name.rawValue) }  // checks labels 0...9
             let all = ImageDataset(name: name.rawValue, pixels: batches.flatMap(\.pixels), count: batches.reduce(0) { $0 + $1.count },
                                    height: CIFAR10.side, width: CIFAR10.side, channels: 3, levels: 256,
-                                   labels: batches.flatMap { $0.labels ?? [] })
+                                   labels: batches.flatMap { $0.labels ?? [] }, classes: cifarClasses)
             guard split != .test else { return named(all, "\(name.rawValue)/test") }
             guard all.count > cifarValidationCount else {
                 throw DataError.wrongDimensions(path: paths.last!, detail: "\(all.count) training images, too few for a "
@@ -149,8 +153,9 @@ public enum DatasetCatalog {
             throw DataError.countMismatch(imagesPath: imagesPath, imageCount: images.count,
                                           labelsPath: labelsPath, labelCount: labels.count)
         }
+        try checkLabels(labels, classes: idxClasses, path: labelsPath)
         return ImageDataset(name: name, pixels: images.pixels, count: images.count, height: images.rows,
-                            width: images.columns, levels: 256, labels: labels)
+                            width: images.columns, levels: 256, labels: labels, classes: idxClasses)
     }
 
     private static func howToGet(_ name: DatasetName) -> String {

@@ -80,7 +80,8 @@ public enum PNGFolder {
         }
         return ImageDataset(name: name, pixels: pixels, count: files.count, height: shape!.height, width: shape!.width,
                             channels: shape!.channels, levels: 256,
-                            labels: classes.isEmpty ? nil : files.map { $0.label! })
+                            labels: classes.isEmpty ? nil : files.map { $0.label! },
+                            classes: classes.isEmpty ? nil : classes.count)
     }
 
     static func listing(_ folder: String) throws -> [String] {

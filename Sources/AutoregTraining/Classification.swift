@@ -72,6 +72,7 @@ public struct LikelihoodClassifier {
             let batchSize = batchSize ?? Evaluator.defaultBatchSize(for: model)
             var start = 0
             while start < data.count {
+                try StopRequest.check(during: "classification of \(data.name) (image \(start) of \(data.count))")
                 let idx = Array(start..<min(start + batchSize, data.count))
                 let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
                 for y in 0..<classes {
@@ -85,7 +86,7 @@ public struct LikelihoodClassifier {
             unlabelled.labels = nil  // each model is p(x | its class): no label term
             for (y, model) in models.enumerated() {
                 let masks = (model as? MADE).map { _ in model.config.masks }
-                let nll = Evaluator.perImageNLL(model, unlabelled, batchSize: batchSize, masks: masks)
+                let nll = try Evaluator.perImageNLL(model, unlabelled, batchSize: batchSize, masks: masks)
                 for i in 0..<data.count { rows[i][y] = -nll[i] }
             }
         }

@@ -23,12 +23,46 @@ public func loadSplit(_ name: String, split: Split, dataDirectory: String?, leve
     return data
 }
 
+/// Loads a split as `model` needs it (see `loadSplit(_:split:dataDirectory:levels:limit:binarization:)`)
+/// and checks that the model can score it (`checkCompatible`): the one place where data and
+/// a model meet in `eval`, `sample`, `complete`, `classify` and `train --test`.
+public func loadSplit(_ name: String, split: Split, dataDirectory: String?, for model: any AutoregressiveModel,
+                      limit: Int? = nil, binarization: Binarization = .fixed) throws -> ImageDataset {
+    let data = try loadSplit(name, split: split, dataDirectory: dataDirectory, levels: model.config.levels,
+                             limit: limit, binarization: binarization)
+    try checkCompatible(data, with: model)
+    return data
+}
+
+/// Checks that `model` can score `data`: the same image shape, the model's levels (or
+/// `dataLevels`, for 8-bit data binarised batch by batch), and, for a class-conditional
+/// model, labels among its classes. The error names the data set, and for a label the
+/// image's index and value.
+public func checkCompatible(_ data: ImageDataset, with model: any AutoregressiveModel, dataLevels: Int? = nil) throws {
+    let c = model.config
+    if (data.height, data.width, data.channels) != (c.height, c.width, c.channels) {
+        throw TrainingError(description: "\(data.name): images are \(data.height)x\(data.width)x\(data.channels) "
+            + "(height x width x channels, \(data.dimension) values); the model was built for "
+            + "\(c.height)x\(c.width)x\(c.channels) (\(c.dimension))")
+    }
+    let levels = dataLevels ?? c.levels
+    if data.levels != levels {
+        throw TrainingError(description: "\(data.name): pixels have \(data.levels) levels; the model expects \(levels)")
+    }
+    guard let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = data.labels else { return }
+    if let i = labels.firstIndex(where: { $0 < 0 || $0 >= conditional.classes }) {
+        throw TrainingError(description: "\(data.name): image \(i) has label \(labels[i]), but the model is conditioned "
+            + "on \(conditional.classes) classes (0...\(conditional.classes - 1))")
+    }
+}
+
 /// The shape of images in a data set, for building a matching model, and the number of
-/// classes its labels name (0 when it has none).
+/// classes its labels are drawn from (0 when it has none): the data set's own count (10
+/// for MNIST, the class folders of a PNG data set), not the labels one split happens to hold.
 public func imageShape(of name: String, dataDirectory: String?)
     throws -> (height: Int, width: Int, channels: Int, levels: Int, classes: Int) {
     let d = try DatasetCatalog.load(name: name, split: .valid, dataDirectory: dataDirectory)
-    return (d.height, d.width, d.channels, d.levels, d.labels?.max().map { $0 + 1 } ?? 0)
+    return (d.height, d.width, d.channels, d.levels, d.classes)
 }
 
 /// The generator behind the stochastic binarisation of `split` for evaluation: fixed, so a

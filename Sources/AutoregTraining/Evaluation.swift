@@ -25,9 +25,10 @@ public enum Evaluator {
     /// Per-image NLL (nats) of every image in `data`, in batches (`defaultBatchSize` when
     /// nil), without a tape. For MADE with several masks, `masks` > 1 averages that many
     /// masks' probabilities. A class-conditional model is evaluated as −log p(x | label) when
-    /// `data` has labels.
+    /// `data` has labels. Throws `StopRequest.Stopped` between batches once a caught signal
+    /// asks to stop.
     public static func perImageNLL(_ model: any AutoregressiveModel, _ data: ImageDataset,
-                                   batchSize: Int? = nil, masks: Int? = nil) -> [Float] {
+                                   batchSize: Int? = nil, masks: Int? = nil) throws -> [Float] {
         let batchSize = batchSize ?? defaultBatchSize(for: model)
         precondition(data.dimension == model.dimension,
                      "data has \(data.dimension) pixels per image, model \(model.dimension)")
@@ -35,6 +36,7 @@ public enum Evaluator {
         out.reserveCapacity(data.count)
         var start = 0
         while start < data.count {
+            try StopRequest.check(during: "evaluation of \(data.name) (image \(start) of \(data.count))")
             let idx = Array(start..<min(start + batchSize, data.count))
             let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
             if let conditional = model as? any ConditionalModel, conditional.classes > 0, data.labels != nil {
@@ -52,9 +54,9 @@ public enum Evaluator {
 
     /// Mean NLL in nats per image and bits per dimension.
     public static func evaluate(_ model: any AutoregressiveModel, _ data: ImageDataset,
-                                batchSize: Int? = nil, masks: Int? = nil) -> EvaluationResult {
+                                batchSize: Int? = nil, masks: Int? = nil) throws -> EvaluationResult {
         let t0 = Date()
-        let nll = perImageNLL(model, data, batchSize: batchSize, masks: masks)
+        let nll = try perImageNLL(model, data, batchSize: batchSize, masks: masks)
         return result(nll, dimension: data.dimension, seconds: Date().timeIntervalSince(t0))
     }
 
@@ -64,13 +66,13 @@ public enum Evaluator {
     /// when nil).
     public static func evaluateMixture(_ models: [any AutoregressiveModel], _ data: ImageDataset,
                                        batchSize: Int? = nil, masks: Int? = nil)
-        -> (mixture: EvaluationResult, members: [EvaluationResult]) {
+        throws -> (mixture: EvaluationResult, members: [EvaluationResult]) {
         precondition(!models.isEmpty, "a mixture needs at least one model")
         var perModel: [[Float]] = [], members: [EvaluationResult] = []
         let t0 = Date()
         for model in models {
             let t = Date()
-            let nll = perImageNLL(model, data, batchSize: batchSize, masks: model is MADE ? (masks ?? model.config.masks) : nil)
+            let nll = try perImageNLL(model, data, batchSize: batchSize, masks: model is MADE ? (masks ?? model.config.masks) : nil)
             perModel.append(nll)
             members.append(result(nll, dimension: data.dimension, seconds: Date().timeIntervalSince(t)))
         }

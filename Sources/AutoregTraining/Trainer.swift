@@ -76,22 +76,18 @@ public final class Trainer {
         }
         self.train = train
         self.valid = valid
+        if resume?.training != nil { try dropMetrics(after: state.epoch) }
         let o = state.options, levels = model.config.levels
         if o.dropout > 0 && !model.config.kind.hasDropout {
             throw TrainingError(description: "dropout applies to \(ModelKind.withDropout); \(model.config.kind.rawValue) has no dropout layers")
         }
-        for (split, data) in [("training", train), ("validation", valid)] where data.dimension != model.dimension {
-            throw TrainingError(description: "\(o.dataset) \(split) images have \(data.dimension) pixels, the model \(model.dimension)")
-        }
-        if valid.levels != levels {
-            throw TrainingError(description: "validation data has \(valid.levels) levels, the model \(levels)")
-        }
+        try Allocator.require(bytes: model.config.estimatedActivationBytes(images: o.batchSize, training: true),
+                              for: "a training batch of \(o.batchSize) images")
         if o.binarization == .dynamic && levels != 2 {
             throw TrainingError(description: "dynamic binarisation needs a binary model (levels 2)")
         }
-        if o.binarization != .dynamic && train.levels != levels {
-            throw TrainingError(description: "training data has \(train.levels) levels, the model \(levels)")
-        }
+        try checkCompatible(train, with: model, dataLevels: o.binarization == .dynamic ? 256 : levels)
+        try checkCompatible(valid, with: model)
     }
 
     /// Runs until `epochs` are complete or the time budget is spent; returns the final state.
@@ -110,6 +106,8 @@ public final class Trainer {
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
             + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)" + (o.dropout > 0 ? ", dropout \(o.dropout)" : ""))
         var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)
+        // A signal during data loading: nothing has been done, so nothing needs saving.
+        try StopRequest.check(during: "start-up (data loading); nothing was written")
 
         while state.epoch < o.epochs {
             optimizer.learningRate = o.schedule.rate(base: o.learningRate, epoch: state.epoch)
@@ -135,9 +133,8 @@ public final class Trainer {
                     }
                     return model.loss(x)
                 }
-                guard loss.item.isFinite else {
-                    throw TrainingError(description: "loss became \(loss.item) at epoch \(state.epoch + 1) step \(state.stepInEpoch + 1); "
-                        + "try a lower learning rate or --clip")
+                guard loss.item.isFinite, Double(loss.item) <= divergenceLimit else {
+                    throw diverged("training loss", loss.item, at: "epoch \(state.epoch + 1) step \(state.stepInEpoch + 1)")
                 }
                 loss.backward()
                 if let c = o.clipNorm { clipGradientNorm(params, maxNorm: c) }
@@ -173,7 +170,8 @@ public final class Trainer {
                     progress.finish()
                     try saveLast()
                     stoppedBySignal = budgetSpent ? nil : StopRequest.signal
-                    let why = budgetSpent ? "time budget of \(o.maxMinutes!) min reached" : "stopped by signal \(stoppedBySignal!)"
+                    let why = budgetSpent ? "time budget of \(o.maxMinutes!) min reached"
+                                          : "stopped by \(StopRequest.name(stoppedBySignal!))"
                     log("\(why) at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
                         + "checkpoint \(lastPath) (rerun with --resume to continue)")
                     return state
@@ -184,14 +182,27 @@ public final class Trainer {
                 }
             }
             progress.finish()
-            // Epoch done: evaluate, record, checkpoint.
+            // Epoch done: evaluate, record, checkpoint. A signal during validation saves the
+            // state as it is, the epoch's steps done, so that --resume starts with validation.
+            let result: EvaluationResult
+            do {
+                result = try withEvaluationWeights {
+                    try Evaluator.evaluate(model, valid, batchSize: min(o.evalBatchSize, Evaluator.defaultBatchSize(for: model)),
+                                           masks: evalMasks)
+                }
+            } catch let stop as StopRequest.Stopped {
+                try saveLast()
+                stoppedBySignal = stop.signal
+                log("\(stop) after epoch \(state.epoch + 1)'s steps; checkpoint \(lastPath) "
+                    + "(rerun with --resume to validate and continue)")
+                return state
+            }
+            guard result.natsPerImage.isFinite, result.natsPerImage <= divergenceLimit else {
+                throw diverged("validation NLL", Float(result.natsPerImage), at: "epoch \(state.epoch + 1)")
+            }
             state.epoch += 1
             state.stepInEpoch = 0
             state.shuffleRNG = epochRNG
-            let result = withEvaluationWeights {
-                Evaluator.evaluate(model, valid, batchSize: min(o.evalBatchSize, Evaluator.defaultBatchSize(for: model)),
-                                   masks: evalMasks)
-            }
             let trainNLL = state.epochLossSum / Double(max(state.epochImages, 1))
             state.epochLossSum = 0; state.epochImages = 0
             // With validation inside the training data it cannot pick a best epoch: keep the last.
@@ -200,17 +211,38 @@ public final class Trainer {
             log(String(format: "epoch %d/%d  train NLL %.2f  valid NLL %.2f nats (%.4f bits/dim)%@  %@ elapsed",
                        state.epoch, o.epochs, trainNLL, result.natsPerImage, result.bitsPerDimension,
                        improved ? "  *best*" : "", formatDuration(state.elapsedSeconds)))
+            // Checkpoints first: a metrics row never describes an epoch whose checkpoint was lost.
+            try saveLast()
+            if improved { try withEvaluationWeights { try Checkpoint(model: model, training: state).write(to: bestPath) } }
             try appendMetrics([
                 "epoch": state.epoch, "step": state.step, "train_nll": trainNLL,
                 "valid_nll": result.natsPerImage, "valid_bpd": result.bitsPerDimension,
                 "learning_rate": Double(optimizer.learningRate), "elapsed_s": state.elapsedSeconds,
                 "train_images_per_s": rate,
             ])
-            try saveLast()
-            if improved { try withEvaluationWeights { try Checkpoint(model: model, training: state).write(to: bestPath) } }
             lastCheckpoint = Date()
         }
         return state
+    }
+
+    /// A training loss or validation NLL above this many nats per image means the run has
+    /// diverged: `divergenceFactor` times what the uniform distribution gives (D ln levels),
+    /// which any model beats by predicting 1/levels everywhere.
+    var divergenceLimit: Double {
+        Trainer.divergenceFactor * Double(model.dimension) * Foundation.log(Double(model.config.levels))
+    }
+    /// See `divergenceLimit`.
+    public static let divergenceFactor = 10.0
+
+    /// The error that stops a diverged run; the checkpoints keep the last good state.
+    func diverged(_ what: String, _ value: Float, at when: String) -> TrainingError {
+        let kept = FileManager.default.fileExists(atPath: lastPath) ? "\(lastPath) keeps the last good state"
+                                                                    : "no checkpoint was written"
+        let why = value.isFinite ? String(format: "%.4g nats, more than %.0f× the uniform model's %.1f", value,
+                                          Trainer.divergenceFactor, divergenceLimit / Trainer.divergenceFactor)
+                                 : "\(value)"
+        return TrainingError(description: "the run diverged: \(what) \(why) at \(when); \(kept). "
+            + "Try a lower learning rate (--lr) or gradient clipping (--clip), then --resume")
     }
 
     /// Runs `body` with the weights that are evaluated: the average when there is one.
@@ -229,6 +261,20 @@ public final class Trainer {
         var saved = optimizer.state
         if let average { saved.slots[WeightAverage.checkpointSlot] = average.values }
         try Checkpoint(model: model, training: state, optimizer: saved).write(to: lastPath)
+    }
+
+    /// Removes the rows of `metrics.jsonl` for epochs after `epoch`: a run that resumes from an
+    /// earlier checkpoint (the process died after writing a row, or the disk filled) would
+    /// otherwise record those epochs twice.
+    func dropMetrics(after epoch: Int) throws {
+        guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
+        let lines = data.split(separator: UInt8(ascii: "\n"))
+        let kept = lines.filter { line in
+            let row = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            return ((row?["epoch"] as? Int) ?? 0) <= epoch
+        }
+        guard kept.count < lines.count else { return }
+        try writeAtomically(Data(kept.map { Data($0) + Data("\n".utf8) }.joined()), to: metricsPath)
     }
 
     func appendMetrics(_ row: [String: Any]) throws {

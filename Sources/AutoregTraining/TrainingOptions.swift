@@ -60,15 +60,18 @@ public struct TrainingOptions: Codable, Sendable {
         func fail(_ s: String) throws -> Never { throw TrainingError(description: s) }
         if batchSize < 1 { try fail("batch size must be at least 1, got \(batchSize)") }
         if epochs < 0 { try fail("epochs must not be negative, got \(epochs)") }
-        if !(learningRate > 0) { try fail("learning rate must be positive, got \(learningRate)") }
+        if !(learningRate > 0 && learningRate.isFinite) { try fail("learning rate must be a positive number, got \(learningRate)") }
+        if !(momentum >= 0 && momentum.isFinite) { try fail("momentum must be a number of at least 0, got \(momentum)") }
         if optimizer != "adam" && optimizer != "sgd" { try fail("optimizer must be adam or sgd, got \(optimizer)") }
-        if let c = clipNorm, !(c > 0) { try fail("clip norm must be positive, got \(c)") }
-        if let m = maxMinutes, !(m > 0) { try fail("max minutes must be positive, got \(m)") }
+        if let c = clipNorm, !(c > 0 && c.isFinite) { try fail("clip norm must be a positive number, got \(c)") }
+        if let m = maxMinutes, !(m > 0 && m.isFinite) { try fail("max minutes must be a positive number, got \(m)") }
+        if !(checkpointMinutes > 0 && checkpointMinutes.isFinite) { try fail("checkpoint interval must be a positive number of minutes, got \(checkpointMinutes)") }
+        if let n = evalMasks, n < 1 { try fail("eval masks must be at least 1, got \(n)") }
         if let n = trainLimit, n < 1 { try fail("train limit must be at least 1, got \(n)") }
         if let n = validLimit, n < 1 { try fail("valid limit must be at least 1, got \(n)") }
         if evalBatchSize < 1 { try fail("eval batch size must be at least 1") }
         if let d = emaDecay, !(d > 0 && d < 1) { try fail("weight-averaging decay must lie strictly between 0 and 1, got \(d)") }
-        if !(weightDecay >= 0) { try fail("weight decay must not be negative, got \(weightDecay)") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { try fail("weight decay must be a number of at least 0, got \(weightDecay)") }
         if !(dropout >= 0 && dropout < 1) { try fail("dropout rate must lie in [0, 1), got \(dropout)") }
     }
 

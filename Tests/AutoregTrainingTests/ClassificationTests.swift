@@ -44,7 +44,7 @@ final class ClassificationTests: XCTestCase {
         XCTAssertEqual(confusion.total, 200)
         XCTAssertGreaterThan(confusion.accuracy, 0.95, "\n\(confusion.table)")
         // The scores are the models' own log-likelihoods plus the prior.
-        let nll0 = Evaluator.perImageNLL(models[0], test.prefix(3))
+        let nll0 = try Evaluator.perImageNLL(models[0], test.prefix(3))
         for i in 0..<3 { XCTAssertEqual(result.scores[i][0], -nll0[i] - Float(M_LN2), accuracy: 1e-3) }
     }
 

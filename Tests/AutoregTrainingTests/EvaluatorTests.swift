@@ -14,10 +14,10 @@ final class EvaluatorTests: XCTestCase {
             let model = try makeModel(cfg)
             perturb(model, seed: 2)
             let masks = cfg.kind == .made ? 3 : nil
-            let per = Evaluator.perImageNLL(model, data, batchSize: 10, masks: masks)
+            let per = try Evaluator.perImageNLL(model, data, batchSize: 10, masks: masks)
             XCTAssertEqual(per.count, data.count)
             XCTAssertTrue(per.allSatisfy { $0.isFinite && $0 > 0 }, "\(cfg.kind)")
-            let r = Evaluator.evaluate(model, data, batchSize: 10, masks: masks)
+            let r = try Evaluator.evaluate(model, data, batchSize: 10, masks: masks)
             XCTAssertEqual(r.images, data.count)
             let mean = per.reduce(0.0) { $0 + Double($1) } / Double(per.count)
             XCTAssertEqual(r.natsPerImage, mean, accuracy: 1e-12 * mean, "\(cfg.kind): mean of per-image NLL")
@@ -29,7 +29,7 @@ final class EvaluatorTests: XCTestCase {
 
     /// An untrained FVSBN is uniform: exactly D ln 2 nats, 1 bit per dimension.
     func testUniformModelScoresOneBitPerDimension() throws {
-        let r = Evaluator.evaluate(try makeModel(config(.fvsbn)), data)
+        let r = try Evaluator.evaluate(try makeModel(config(.fvsbn)), data)
         XCTAssertEqual(r.natsPerImage, Double(data.dimension) * M_LN2, accuracy: 1e-4)
         XCTAssertEqual(r.bitsPerDimension, 1, accuracy: 1e-6)
     }
@@ -40,7 +40,7 @@ final class EvaluatorTests: XCTestCase {
         perturb(model, seed: 3)
         let direct = withoutGrad { model.nll(tensor(of: data)) }.data
         for b in [1, 5, 36, 37, 500] {
-            let per = Evaluator.perImageNLL(model, data, batchSize: b)
+            let per = try Evaluator.perImageNLL(model, data, batchSize: b)
             XCTAssertEqual(per.count, direct.count)
             for (x, y) in zip(per, direct) { XCTAssertEqual(x, y, accuracy: 1e-5 * max(1, abs(y)), "batch size \(b)") }
         }
@@ -49,7 +49,7 @@ final class EvaluatorTests: XCTestCase {
     func testCategoricalModel() throws {
         let eight = eightBitDataset(count: 12, height: 2, width: 3, seed: 8)
         let model = try makeModel(config(.made, height: 2, width: 3, levels: 256, hidden: [8], masks: 2))
-        let r = Evaluator.evaluate(model, eight, masks: 2)
+        let r = try Evaluator.evaluate(model, eight, masks: 2)
         XCTAssertEqual(r.bitsPerDimension, r.natsPerImage / (6 * M_LN2), accuracy: 1e-12)
         XCTAssertTrue(r.natsPerImage.isFinite)
         // Near-uniform at initialisation: about 8 bits per dimension.
@@ -58,7 +58,7 @@ final class EvaluatorTests: XCTestCase {
 
     /// −log of the mean likelihood: unchanged by identical members, between the best member
     /// and the best member + log K, and finite where exp(−nll) underflows.
-    func testMixtureNLLProperties() {
+    func testMixtureNLLProperties() throws {
         let a: [Float] = [3, 50, 700, 2_000, .infinity], b: [Float] = [5, 48, 701, 2_500, 9]
         XCTAssertEqual(mixtureNLL([a]), a)
         for (x, y) in zip(mixtureNLL([b, b, b]), b) { XCTAssertEqual(x, y, accuracy: 1e-3) }
@@ -81,20 +81,20 @@ final class EvaluatorTests: XCTestCase {
         let models = [try makeModel(config(.fvsbn)), try makeModel(config(.nade, hidden: [7])),
                       try makeModel(config(.made, hidden: [10], masks: 3))]
         for (i, m) in models.enumerated() { perturb(m, seed: 30 + UInt64(i)) }
-        let (mixture, members) = Evaluator.evaluateMixture(models, data, batchSize: 8, masks: 2)
+        let (mixture, members) = try Evaluator.evaluateMixture(models, data, batchSize: 8, masks: 2)
         XCTAssertEqual(members.count, 3)
-        let alone = [Evaluator.evaluate(models[0], data), Evaluator.evaluate(models[1], data),
-                     Evaluator.evaluate(models[2], data, masks: 2)]
+        let alone = [try Evaluator.evaluate(models[0], data), try Evaluator.evaluate(models[1], data),
+                     try Evaluator.evaluate(models[2], data, masks: 2)]
         for (m, r) in zip(members, alone) { XCTAssertEqual(m.natsPerImage, r.natsPerImage, accuracy: 1e-4) }
-        let per = mixtureNLL([Evaluator.perImageNLL(models[0], data), Evaluator.perImageNLL(models[1], data),
-                              Evaluator.perImageNLL(models[2], data, masks: 2)])
+        let per = mixtureNLL([try Evaluator.perImageNLL(models[0], data), try Evaluator.perImageNLL(models[1], data),
+                              try Evaluator.perImageNLL(models[2], data, masks: 2)])
         XCTAssertEqual(mixture.natsPerImage, per.reduce(0.0) { $0 + Double($1) } / Double(per.count), accuracy: 1e-4)
         XCTAssertEqual(mixture.images, data.count)
         XCTAssertLessThanOrEqual(mixture.natsPerImage, members.map(\.natsPerImage).reduce(0, +) / 3 + 1e-6,
                                  "Jensen: never worse than the members' mean")
         // MADE without `masks` averages all its masks.
-        let all = Evaluator.evaluateMixture([models[2]], data).mixture
-        XCTAssertEqual(all.natsPerImage, Evaluator.evaluate(models[2], data, masks: 3).natsPerImage, accuracy: 1e-4)
+        let all = try Evaluator.evaluateMixture([models[2]], data).mixture
+        XCTAssertEqual(all.natsPerImage, try Evaluator.evaluate(models[2], data, masks: 3).natsPerImage, accuracy: 1e-4)
     }
 
     func makeMADE(masks: Int = 4, activeMask: Int = 0) throws -> MADE {
@@ -115,7 +115,7 @@ final class EvaluatorTests: XCTestCase {
         let made = try makeMADE()
         let mask0 = singleMaskNLL(made, 0)
         XCTAssertEqual(made.ensembleNLL(tensor(of: data), count: 1), mask0)
-        XCTAssertEqual(Evaluator.perImageNLL(made, data, masks: 1), mask0)
+        XCTAssertEqual(try Evaluator.perImageNLL(made, data, masks: 1), mask0)
         // The masks really differ, so the comparison above means something.
         XCTAssertNotEqual(singleMaskNLL(made, 1), mask0)
     }
@@ -125,7 +125,7 @@ final class EvaluatorTests: XCTestCase {
         let made = try makeMADE(activeMask: 2)
         let mask0 = singleMaskNLL(made, 0)
         XCTAssertEqual(made.ensembleNLL(tensor(of: data), count: 1), mask0)
-        XCTAssertEqual(Evaluator.perImageNLL(made, data, masks: 1), mask0,
+        XCTAssertEqual(try Evaluator.perImageNLL(made, data, masks: 1), mask0,
                        "masks: 1 means the first mask, as ensembleNLL(count: 1) does")
         XCTAssertEqual(made.activeMask, 2, "evaluation restores the active mask")
     }
@@ -137,7 +137,7 @@ final class EvaluatorTests: XCTestCase {
         let singles = (0..<4).map { singleMaskNLL(made, $0) }
         // (k = 1 is covered by the two tests above.)
         for k in 2...4 {
-            let ensemble = Evaluator.perImageNLL(made, data, batchSize: 8, masks: k)
+            let ensemble = try Evaluator.perImageNLL(made, data, batchSize: 8, masks: k)
             XCTAssertEqual(made.activeMask, 3)
             var jensen: [Int] = [], floor: [Int] = [], formula: [String] = []
             for n in 0..<data.count {
@@ -153,10 +153,10 @@ final class EvaluatorTests: XCTestCase {
             XCTAssertEqual(floor, [], "k \(k): ensemble NLL below the best single mask on these images")
             XCTAssertEqual(formula, [], "k \(k): ensemble NLL is −log of the mean likelihood")
         }
-        let all = Evaluator.evaluate(made, data, masks: 4).natsPerImage
+        let all = try Evaluator.evaluate(made, data, masks: 4).natsPerImage
         let meanOfSingles = singles.map { s in s.reduce(0.0) { $0 + Double($1) } / Double(s.count) }.reduce(0, +) / 4
         XCTAssertLessThan(all, meanOfSingles)
-        XCTAssertEqual(Evaluator.perImageNLL(made, data, masks: 99), Evaluator.perImageNLL(made, data, masks: 4),
+        XCTAssertEqual(try Evaluator.perImageNLL(made, data, masks: 99), try Evaluator.perImageNLL(made, data, masks: 4),
                        "asking for more masks than the model has uses all of them")
     }
 
@@ -169,7 +169,7 @@ final class EvaluatorTests: XCTestCase {
         for k in 0..<n { for i in 0..<d where (k >> i) & 1 == 1 { pixels[k * d + i] = 1 } }
         let all = ImageDataset(name: "all", pixels: pixels, count: n, height: 2, width: 3, levels: 2)
         for k in 1...3 {
-            let total = Evaluator.perImageNLL(made, all, masks: k).reduce(0.0) { $0 + exp(-Double($1)) }
+            let total = try Evaluator.perImageNLL(made, all, masks: k).reduce(0.0) { $0 + exp(-Double($1)) }
             XCTAssertEqual(total, 1, accuracy: 1e-4, "ensemble of \(k)")
         }
     }

@@ -10,7 +10,7 @@ import XCTest
 final class PerPixelNLLTests: XCTestCase {
     func assertTermsSumToNLL(_ model: any AutoregressiveModel, _ data: ImageDataset, _ what: String,
                              file: StaticString = #filePath, line: UInt = #line) throws {
-        let whole = Evaluator.perImageNLL(model, data)
+        let whole = try Evaluator.perImageNLL(model, data)
         for i in 0..<data.count {
             let terms = try perPixelNLL(model, data, index: i)
             XCTAssertEqual(terms.count, data.dimension, what, file: file, line: line)

@@ -72,13 +72,13 @@ final class WeightAverageTests: XCTestCase {
         let best = try Checkpoint.read(dir.appendingPathComponent("best.ckpt"))
         let last = try Checkpoint.read(dir.appendingPathComponent("last.ckpt"))
         XCTAssertEqual(best.training?.epoch, metrics.min { $0.validNLL < $1.validNLL }?.epoch)
-        let bestNLL = Evaluator.evaluate(try best.makeModel(), valid).natsPerImage
+        let bestNLL = try Evaluator.evaluate(try best.makeModel(), valid).natsPerImage
         XCTAssertEqual(bestNLL, metrics.map(\.validNLL).min()!, accuracy: 1e-9, "reported valid NLL is best.ckpt's")
         if best.training?.epoch == 3 {
             XCTAssertEqual(best.parameters.map(\.values), last.optimizer?.slots["weight-average"])
             XCTAssertNotEqual(best.parameters.map(\.values), last.parameters.map(\.values))
         }
-        let trainedNLL = Evaluator.evaluate(try last.makeModel(), valid).natsPerImage
+        let trainedNLL = try Evaluator.evaluate(try last.makeModel(), valid).natsPerImage
         XCTAssertNotEqual(trainedNLL, metrics.last!.validNLL, "the trained weights are not what was validated")
     }
 
