@@ -4,8 +4,10 @@ import AutoregModels
 /// The options that choose a model's size and shape, shared by the commands that build a
 /// model from scratch (`train`, `bench`).
 struct ArchitectureOptions: ParsableArguments {
-    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: ModelKind = .made
+    @Option(name: .customLong("model"), help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: made).")
+    var modelGiven: ModelKind?
+    /// `--model`, made when not given.
+    var model: ModelKind { modelGiven ?? .made }
     @OptionGroup var shape: ModelShapeOptions
 
     /// `--levels`, else 2 (the default where there is no data set to go by, as in `bench`).
@@ -31,17 +33,17 @@ struct ArchitectureOptions: ParsableArguments {
 /// The size and shape of a model, whatever its kind: shared by `ArchitectureOptions` and by
 /// `receptive-field` (whose `--model` is optional, as a checkpoint can stand in for it).
 struct ModelShapeOptions: ParsableArguments {
-    @Option(help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; made, pixelcnn, gated-pixelcnn). Default: 2 (train: 256 for those on 8-bit data).")
+    @Option(parsing: .unconditional, help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; made, pixelcnn, gated-pixelcnn). Default: 2 (train: 256 for those on 8-bit data).")
     var levels: Int?
     @Option(help: "Hidden layer sizes, comma-separated (nade: one; made: one or two).")
     var hidden: String?
-    @Option(help: "pixelcnn, gated-pixelcnn: feature maps per layer (pixelcnn: the residual stream, 2h). Default 64.")
+    @Option(parsing: .unconditional, help: "pixelcnn, gated-pixelcnn: feature maps per layer (pixelcnn: the residual stream, 2h). Default 64.")
     var channels: Int?
-    @Option(help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7).")
+    @Option(parsing: .unconditional, help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7).")
     var layers: Int?
-    @Option(help: "pixelcnn, gated-pixelcnn: odd size k of the k x k mask-B / vertical and 1 x k horizontal kernels. Default 3.")
+    @Option(parsing: .unconditional, help: "pixelcnn, gated-pixelcnn: odd size k of the k x k mask-B / vertical and 1 x k horizontal kernels. Default 3.")
     var kernel: Int?
-    @Option(help: "pixelcnn: odd size of the first, mask-A kernel. Default 7.")
+    @Option(parsing: .unconditional, help: "pixelcnn: odd size of the first, mask-A kernel. Default 7.")
     var firstKernel: Int?
     @Option(help: "pixelcnn, gated-pixelcnn: one dilation per block, comma-separated, e.g. 1,2,1,4,1,2,1 (gated default; pixelcnn: all 1).")
     var dilations: String?

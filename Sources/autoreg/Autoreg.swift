@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoregTensor
+import AutoregTraining
 import Foundation
 
 @main
@@ -20,12 +21,26 @@ struct Autoreg: ParsableCommand {
         Allocator.keepFreedMemory()
         do {
             var command = try parseAsRoot()
+            if command is StopsOnSignal { StopRequest.catchSignals() }
             try command.run()
+        } catch let stop as StopRequest.Stopped {
+            note("\(stop)")
+            Foundation.exit(128 + stop.signal)
         } catch {
             exit(withError: error)
         }
     }
 }
+
+/// Commands that catch Ctrl-C and SIGTERM from the start (before loading data) and stop at
+/// their next safe point with a message and exit status 128 + signal: training writes
+/// last.ckpt first; the others have nothing to save. A second signal kills at once.
+protocol StopsOnSignal {}
+extension Train: StopsOnSignal {}
+extension Eval: StopsOnSignal {}
+extension SampleCommand: StopsOnSignal {}
+extension Complete: StopsOnSignal {}
+extension Classify: StopsOnSignal {}
 
 /// When the tool runs from a checkout (…/ROOT/.build/release/autoreg) that has the shared
 /// data folder beside it (…/shared/data), and AUTOREG_DATA is not set, use that folder, so

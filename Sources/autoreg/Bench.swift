@@ -70,7 +70,7 @@ struct GemmBench: ParsableCommand {
         within every repetition, and the line gives each one's median, so that a change in \
         the machine's speed during the run falls on all three alike.
         """)
-    @Option(help: "Repetitions per shape (the best is reported; with --onednn, at least 20 and the median).")
+    @Option(parsing: .unconditional, help: "Repetitions per shape (the best is reported; with --onednn, at least 20 and the median).")
     var repeats: Int = 10
     @Flag(help: "Compare with oneDNN's matmul primitive, f32 and bf16 inputs (medians of interleaved runs).")
     var onednn = false

@@ -239,9 +239,9 @@ struct ConvBench: ParsableCommand {
         (benchmarks/conv_shapes.py reads that).
         """)
 
-    @Option(help: "Images per batch.") var batch: Int = 64
-    @Option(help: "Timed calls per shape and pass (the median is reported).") var repeats: Int = 10
-    @Option(help: "Untimed calls first.") var warmup: Int = 2
+    @Option(parsing: .unconditional, help: "Images per batch.") var batch: Int = 64
+    @Option(parsing: .unconditional, help: "Timed calls per shape and pass (the median is reported).") var repeats: Int = 10
+    @Option(parsing: .unconditional, help: "Untimed calls first.") var warmup: Int = 2
     @Option(help: "Models, comma-separated: gated-pixelcnn, pixelcnn.") var models: String = "gated-pixelcnn,pixelcnn"
     @Option(help: "Only the shapes whose id contains one of these comma-separated strings.") var only: String?
     @Flag(help: "Also time oneDNN's convolution primitive through its C API (forward, backward data and weights).")

@@ -7,9 +7,9 @@ import Foundation
 /// Options shared by the model benchmarks.
 struct ModelBenchOptions: ParsableArguments {
     @OptionGroup var architecture: ArchitectureOptions
-    @Option(help: "Minibatch size.") var batch: Int = 100
-    @Option(help: "Timed steps after warm-up.") var steps: Int = 20
-    @Option(help: "Warm-up steps.") var warmup: Int = 3
+    @Option(parsing: .unconditional, help: "Minibatch size.") var batch: Int = 100
+    @Option(parsing: .unconditional, help: "Timed steps after warm-up.") var steps: Int = 20
+    @Option(parsing: .unconditional, help: "Warm-up steps.") var warmup: Int = 3
     @Flag(help: "Print one JSON line instead of text.") var json = false
     @OptionGroup var compute: ComputeOptions
 

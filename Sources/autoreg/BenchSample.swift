@@ -15,11 +15,11 @@ struct SampleBench: ParsableCommand {
         Both samplers draw the same images for the same seed. --batch is not used.
         """)
     @OptionGroup var options: ModelBenchOptions
-    @Option(help: "Images per sample.") var count: Int = 16
+    @Option(parsing: .unconditional, help: "Images per sample.") var count: Int = 16
     @Option(help: "Sampler: cached or naive.") var sampler: Sampler = .cached
-    @Option(help: "naive: sub-pixels timed (then extrapolated; 0 or ≥ H·W·C times them all).") var pixels: Int = 56
-    @Option(help: "Image height and width.") var size: Int = 28
-    @Option(help: "Image channels: 1 or 3.") var imageChannels: Int = 1
+    @Option(parsing: .unconditional, help: "naive: sub-pixels timed (then extrapolated; 0 or ≥ H·W·C times them all).") var pixels: Int = 56
+    @Option(parsing: .unconditional, help: "Image height and width.") var size: Int = 28
+    @Option(parsing: .unconditional, help: "Image channels: 1 or 3.") var imageChannels: Int = 1
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }

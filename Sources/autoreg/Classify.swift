@@ -22,13 +22,13 @@ struct Classify: ParsableCommand {
     @Option(help: "Data set with labels (default: the one the checkpoint was trained on).") var data: String?
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
     @Option(help: "Split: train, valid or test.") var split: String = "test"
-    @Option(help: "Classify only the first N images.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Class prior p(y): uniform, or train (the training split's class frequencies).")
     var prior: String = "uniform"
     @Option(help: "Folder for least-sure.png and scores.csv.") var outDir: String = "classify"
-    @Option(help: "Number of least-sure images to show.") var show: Int = 16
-    @Option(help: "Enlarge each pixel of least-sure.png this many times.") var scale: Int = 3
-    @Option(help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Number of least-sure images to show.") var show: Int = 16
+    @Option(parsing: .unconditional, help: "Enlarge each pixel of least-sure.png this many times.") var scale: Int = 3
+    @Option(parsing: .unconditional, help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -87,6 +87,8 @@ struct Classify: ParsableCommand {
         let name = data ?? ck.training?.options.dataset ?? "mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory
         let c = classifier.config
+        try checkPictureSize(c, images: 16, scale: scale, copies: 1, options: "--scale \(scale)")
+        if let batchSize { try checkBatchSize(c, images: batchSize, option: "--batch-size") }
         var images = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: c.levels)
         guard let allLabels = images.labels else {
             throw ClassificationError(description: "\(name) has no class labels to classify against; use mnist or fashion-mnist (--data)")
@@ -95,7 +97,7 @@ struct Classify: ParsableCommand {
             throw ClassificationError(description: "\(firstPath): the model is for \(c.height)x\(c.width)x\(c.channels) images, "
                 + "\(name) has \(images.height)x\(images.width)x\(images.channels)")
         }
-        let dataClasses = (allLabels.max() ?? 0) + 1
+        let dataClasses = images.classes
         guard dataClasses == classifier.classes else {
             let given = checkpoint != nil ? "\(firstPath) models \(classifier.classes) classes"
                                           : "--checkpoints gives \(classifier.classes) models"

@@ -11,7 +11,7 @@ extension Binarization: ExpressibleByArgument {}
 
 /// Options every compute-heavy command takes.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Threads for matrix products (oneDNN/OpenMP).")
+    @Option(parsing: .unconditional, help: "Threads for matrix products (oneDNN/OpenMP).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func apply() throws {
@@ -50,4 +50,20 @@ func loadModel(_ path: String, averaged: Bool = false) throws -> (any Autoregres
     var ck = try Checkpoint.read(from: path)
     if averaged { ck = try ck.withAveragedWeights(path: path) }
     return (try ck.makeModel(path: path), ck)
+}
+
+/// Checks that `images` pictures of the model's size, each pixel enlarged `scale` times and
+/// drawn `copies` times (say, the samples and their probability map), fit in memory; the
+/// error names the options that asked for them.
+func checkPictureSize(_ c: ModelConfig, images: Int = 1, scale: Int, copies: Int = 3, options: String) throws {
+    let side = Double(scale)
+    let bytes = Double(images) * (Double(c.height) * side + 2) * (Double(c.width) * side + 2) * 3 * Double(copies)
+    try Allocator.require(bytes: bytes, for: "\(options): pictures of \(Int(min(Double(c.height) * side, 1e15)))"
+                          + "x\(Int(min(Double(c.width) * side, 1e15))) pixels")
+}
+
+/// Checks that one pass of the model over `images` images fits in memory.
+func checkBatchSize(_ c: ModelConfig, images: Int, training: Bool = false, option: String) throws {
+    try Allocator.require(bytes: c.estimatedActivationBytes(images: images, training: training),
+                          for: "\(option) \(images) (\(c.kind), \(c.height)x\(c.width)x\(c.channels) images)")
 }

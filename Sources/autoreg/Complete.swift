@@ -20,13 +20,13 @@ struct Complete: ParsableCommand {
 
     @OptionGroup var options: SamplingOptions
     @Option(help: "The image to complete (PNG of the model's size; grey or colour).") var image: String?
-    @Option(help: "Take the image with this index from a data set instead.") var index: Int?
+    @Option(parsing: .unconditional, help: "Take the image with this index from a data set instead.") var index: Int?
     @Option(help: "Data set for --index (default: the one the checkpoint was trained on).") var data: String?
     @Option(help: "Split for --index: train, valid or test.") var split: String = "test"
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
     @Option(help: "Observed pixels: top-half, or a mask PNG of the image's size (white = observed).")
     var observe: String = "top-half"
-    @Option(name: .customShort("k"), help: "Number of completions.") var k: Int = 8
+    @Option(name: .customShort("k"), parsing: .unconditional, help: "Number of completions.") var k: Int = 8
     @Option(help: "Output PNG.") var out: String = "completions.png"
 
     func validate() throws {
@@ -40,6 +40,8 @@ struct Complete: ParsableCommand {
     func run() throws {
         let (model, ck) = try loadModel(options.checkpoint)
         let c = model.config
+        try checkBatchSize(c, images: k, option: "-k")
+        try checkPictureSize(c, images: k + 2, scale: options.scale, copies: 1, options: "-k \(k) with --scale \(options.scale)")
         let d = c.dimension
         // The original image as raw values 0..<levels, and its label when a data set has one.
         var original: [Float]
@@ -49,11 +51,7 @@ struct Complete: ParsableCommand {
         } else {
             let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
             let dir = dataDir ?? ck.training?.options.dataDirectory
-            let set = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: c.levels)
-            guard set.height == c.height, set.width == c.width, set.channels == c.channels else {
-                throw SamplingError("\(name) images are \(set.height)x\(set.width)x\(set.channels); "
-                    + "the model takes \(c.height)x\(c.width)x\(c.channels)")
-            }
+            let set = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, for: model)
             guard index! < set.count else {
                 throw SamplingError("--index \(index!) is out of range: \(name) \(split) has \(set.count) images")
             }

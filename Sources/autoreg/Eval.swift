@@ -28,15 +28,15 @@ struct Eval: ParsableCommand {
     @Option(help: "Split: train, valid or test.") var split: String = "test"
     @Option(help: "Data set (default: the one the checkpoint was trained on).") var data: String?
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
-    @Option(help: "made: average this many masks (default: all the model has).") var masks: Int?
+    @Option(parsing: .unconditional, help: "made: average this many masks (default: all the model has).") var masks: Int?
     @Flag(help: "Also evaluate the training split and print the train/test gap.") var gap = false
-    @Option(help: "Evaluate only the first N images.") var limit: Int?
-    @Option(help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Evaluate only the first N images.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
     @Flag(help: "Map -log p(x_i | x_<i) over the pixels of one image (--index) into a PNG (--out).")
     var perPixel = false
-    @Option(help: "--per-pixel: index of the image in the split (default 0).") var index: Int?
+    @Option(parsing: .unconditional, help: "--per-pixel: index of the image in the split (default 0).") var index: Int?
     @Option(help: "--per-pixel: output PNG (default per-pixel-nll.png).") var out: String?
-    @Option(help: "--per-pixel: enlarge each pixel this many times.") var scale: Int = 8
+    @Option(parsing: .unconditional, help: "--per-pixel: enlarge each pixel this many times.") var scale: Int = 8
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -44,7 +44,8 @@ struct Eval: ParsableCommand {
         if perPixel && checkpoints.count > 1 { throw ValidationError("--per-pixel takes one --checkpoint") }
         if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
         if let m = masks, m < 1 { throw ValidationError("--masks must be at least 1") }
-        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
         if !perPixel && (index != nil || out != nil) { throw ValidationError("--index and --out go with --per-pixel") }
         if perPixel && gap { throw ValidationError("--gap does not go with --per-pixel") }
         if let i = index, i < 0 { throw ValidationError("--index must not be negative, got \(i)") }
@@ -56,24 +57,36 @@ struct Eval: ParsableCommand {
         try compute.apply()
         let loaded = try checkpoints.map { try loadModel($0, averaged: average) }
         let (model, ck) = loaded[0]
+        if perPixel { try checkPictureSize(model.config, scale: scale, options: "--scale \(scale)") }
+        if let batchSize { try checkBatchSize(model.config, images: batchSize, option: "--batch-size") }
+        if let masks {
+            for (path, (m, _)) in zip(checkpoints, loaded) where m.config.kind != .made || masks > m.config.masks {
+                throw ValidationError(m.config.kind == .made
+                    ? "--masks \(masks): \(path) has \(m.config.masks) mask(s); an ensemble can average at most that many"
+                    : "--masks applies to made models; \(path) holds a \(m.config.kind)")
+            }
+        }
         let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory
         let binarization = ck.training?.options.binarization ?? .fixed
         if perPixel {
-            let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: model.config.levels,
+            let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, for: model,
                                   binarization: binarization)
             return try writePerPixelMap(model, d)
         }
         if loaded.count > 1 { try checkMixture(loaded, dataset: name, dataDirectory: dir) }
         func report(_ s: Split) throws -> EvaluationResult {
-            let d = try loadSplit(name, split: s, dataDirectory: dir, levels: model.config.levels, limit: limit,
+            let d = try loadSplit(name, split: s, dataDirectory: dir, for: model, limit: limit,
                                   binarization: binarization)
+            for (path, (member, _)) in zip(checkpoints, loaded).dropFirst() {
+                do { try checkCompatible(d, with: member) } catch { throw TrainingError(description: "\(path): \(error)") }
+            }
             func line(_ r: EvaluationResult, _ what: String) -> String {
                 String(format: "%@ NLL %.2f nats/image, %.4f bits/dim (%d images of %@, %.1f s, %.0f img/s)%@",
                        s.rawValue, r.natsPerImage, r.bitsPerDimension, r.images, name, r.seconds, r.imagesPerSecond, what)
             }
             // One model is a mixture of one: the same path, without the members' lines.
-            let (mixture, members) = Evaluator.evaluateMixture(loaded.map(\.0), d, batchSize: batchSize, masks: masks)
+            let (mixture, members) = try Evaluator.evaluateMixture(loaded.map(\.0), d, batchSize: batchSize, masks: masks)
             if loaded.count == 1 {
                 let k = (model as? MADE).map { _ in masks ?? model.config.masks } ?? 1
                 print(line(mixture, k > 1 ? ", ensemble of \(k) masks" : ""))
@@ -127,12 +140,12 @@ struct Eval: ParsableCommand {
         let terms = try perPixelNLL(model, data, index: i)
         let total = terms.reduce(0.0) { $0 + Double($1) }
         let image = data.subset([i])
-        let single = Evaluator.perImageNLL(model, image)[0]  // MADE: the active mask, as the terms
+        let single = try Evaluator.perImageNLL(model, image)[0]  // MADE: the active mask, as the terms
         let label = data.labels.map { " (label \($0[i]))" } ?? ""
         print(String(format: "%@ image %d of %@%@: NLL %.2f nats = sum of %d per-pixel terms (model NLL of the image %.2f nats)",
                      split, i, data.name, label, total, terms.count, single))
         if let made = model as? MADE, c.masks > 1 {
-            let ensemble = Evaluator.perImageNLL(model, image, masks: masks ?? c.masks)[0]
+            let ensemble = try Evaluator.perImageNLL(model, image, masks: masks ?? c.masks)[0]
             print(String(format: "note: the terms are mask %d's; the %d-mask ensemble gives %.2f nats", made.activeMask,
                          masks ?? c.masks, ensemble))
         }

@@ -22,17 +22,17 @@ struct ReceptiveFieldCommand: ParsableCommand {
     @Option(help: "Checkpoint file (its trained weights), or use --model.") var checkpoint: String?
     @Option(help: "A freshly initialised model instead of a checkpoint, shaped by --height, --width, --levels, --hidden, --channels, --layers, --kernel, --first-kernel, --dilations and --ordering.")
     var model: ModelKind?
-    @Option(help: "--model: image height.") var height: Int = 28
-    @Option(help: "--model: image width.") var width: Int = 28
+    @Option(parsing: .unconditional, help: "--model: image height.") var height: Int = 28
+    @Option(parsing: .unconditional, help: "--model: image width.") var width: Int = 28
     @OptionGroup var shape: ModelShapeOptions
     @Option(help: "--model: pixel ordering, natural or random (fvsbn, nade, made).") var ordering: PixelOrdering = .natural
     @Option(help: "Output position as ROW,COL (0-based).") var pixel: String
     @Option(help: "Input image: random (several seeded random images), zeros (black) or grey (mid-range).")
     var input: ReceptiveFieldInput = .random
-    @Option(help: "--input random: number of random images whose dependences are combined.") var samples: Int = 4
-    @Option(help: "Random seed (the --model's weights, the random input, the logits' weights).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "--input random: number of random images whose dependences are combined.") var samples: Int = 4
+    @Option(parsing: .unconditional, help: "Random seed (the --model's weights, the random input, the logits' weights).") var seed: UInt64 = 0
     @Option(help: "Output PNG.") var out: String = "receptive-field.png"
-    @Option(help: "Enlarge each pixel this many times.") var scale: Int = 8
+    @Option(parsing: .unconditional, help: "Enlarge each pixel this many times.") var scale: Int = 8
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -72,6 +72,7 @@ struct ReceptiveFieldCommand: ParsableCommand {
         try compute.apply()
         let network = try makeNetwork()
         let c = network.config
+        try checkPictureSize(c, scale: scale, options: "--scale \(scale)")
         let (row, column) = try parsePixel()
         guard row < c.height && column < c.width else {
             throw ModelError(description: "--pixel \(row),\(column) is outside the \(c.height)x\(c.width) image "

@@ -10,13 +10,13 @@ extension Sampler: ExpressibleByArgument {}
 /// Options `sample` and `complete` share.
 struct SamplingOptions: ParsableArguments {
     @Option(help: "Checkpoint file.") var checkpoint: String
-    @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Softmax temperature (1 = the model's distribution).") var temperature: Float = 1
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Softmax temperature (1 = the model's distribution).") var temperature: Float = 1
     @Option(help: "Sampler: cached (pixelcnn, gated-pixelcnn: about one forward pass in all), naive (one full pass per sub-pixel; the same images), auto (the fastest exact one).")
     var sampler: Sampler = .automatic
-    @Option(help: "Class label to condition on (class-conditional checkpoints only).") var label: Int?
-    @Option(help: "Enlarge each pixel this many times.") var scale: Int = 3
-    @Option(help: "Threads for matrix products (default: all cores for the naive sampler on pixelcnn and gated-pixelcnn, whose full passes split their images over the threads; 1 otherwise, where many small products lose more to thread synchronisation than they gain).")
+    @Option(parsing: .unconditional, help: "Class label to condition on (class-conditional checkpoints only).") var label: Int?
+    @Option(parsing: .unconditional, help: "Enlarge each pixel this many times.") var scale: Int = 3
+    @Option(parsing: .unconditional, help: "Threads for matrix products (default: all cores for the naive sampler on pixelcnn and gated-pixelcnn, whose full passes split their images over the threads; 1 otherwise, where many small products lose more to thread synchronisation than they gain).")
     var threads: Int?
 
     func validate() throws {
@@ -78,6 +78,7 @@ func withSamplingProgress<T>(_ label: String, _ body: (@escaping (Int, Int) -> V
     let progress = ProgressLine(interval: 5)
     let start = Date()
     let result = body { step, total in
+        StopRequest.exitIfRequested(during: "\(label) (pixel \(step) of \(total)); nothing was written")
         progress.update(String(format: "%@: pixel %d/%d  %.1f s elapsed", label, step, total,
                                Date().timeIntervalSince(start)), force: step == total)
     }
@@ -97,7 +98,7 @@ struct SampleCommand: ParsableCommand {
         """)
 
     @OptionGroup var options: SamplingOptions
-    @Option(name: .shortAndLong, help: "Number of images.") var n: Int = 64
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of images.") var n: Int = 64
     @Option(help: "Output PNG.") var out: String = "samples.png"
 
     func validate() throws {
@@ -107,6 +108,8 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         let (model, _) = try loadModel(options.checkpoint)
+        try checkBatchSize(model.config, images: n, option: "-n")
+        try checkPictureSize(model.config, images: n, scale: options.scale, options: "-n \(n) with --scale \(options.scale)")
         let labels = try options.labels(for: model, count: n)
         let method = try options.method(for: model, observing: false)
         options.applyThreads(for: method, model: model)

@@ -16,13 +16,15 @@ struct Train: ParsableCommand {
         """)
 
     @OptionGroup var architecture: ArchitectureOptions
-    @Option(help: "Data set name: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var data: String = "binarized-mnist"
+    @Option(name: .customLong("data"), help: "Data set name: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")) (default: binarized-mnist).")
+    var dataGiven: String?
+    /// `--data`, binarized-mnist when not given.
+    var data: String { dataGiven ?? "binarized-mnist" }
     @Option(help: "Folder holding the data set's files (default: search the usual places).")
     var dataDir: String?
     @Option(help: "Binarisation of 8-bit data for binary models: none, fixed, dynamic.")
     var binarize: Binarization = .none
-    @Option(help: "made: number of connectivity masks to train over (and to average at test time).")
+    @Option(parsing: .unconditional, help: "made: number of connectivity masks to train over (and to average at test time).")
     var masks: Int = 1
     @Option(help: "Pixel ordering: natural (raster) or random.")
     var ordering: PixelOrdering = .natural
@@ -30,22 +32,24 @@ struct Train: ParsableCommand {
     var direct = false
     @Flag(help: "gated-pixelcnn: condition on the images' class labels (a per-class bias in every gated layer).")
     var conditional = false
-    @Option(help: "Number of epochs.") var epochs: Int = 10
-    @Option(help: "Minibatch size.") var batchSize: Int = 100
-    @Option(help: "Learning rate (default: 1e-3).") var lr: Float?
+    @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Number of epochs in all (default: 10; on --resume, the run's own).")
+    var epochsGiven: Int?
+    var epochs: Int { epochsGiven ?? 10 }
+    @Option(parsing: .unconditional, help: "Minibatch size.") var batchSize: Int = 100
+    @Option(parsing: .unconditional, help: "Learning rate (default: 1e-3).") var lr: Float?
     @Option(help: "Optimizer: adam or sgd.") var optimizer: String = "adam"
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(parsing: .unconditional, help: "SGD momentum.") var momentum: Float = 0.9
     @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA (default: none).")
     var lrDecay: String?
-    @Option(help: "Clip the global gradient norm to this value.") var clip: Float?
-    @Option(help: "L2 weight decay coefficient.") var weightDecay: Float = 0
-    @Option(help: ArgumentHelp("Polyak averaging: validate, keep best.ckpt and test with a moving average of the weights with this decay, e.g. 0.999.",
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value.") var clip: Float?
+    @Option(parsing: .unconditional, help: "L2 weight decay coefficient.") var weightDecay: Float = 0
+    @Option(parsing: .unconditional, help: ArgumentHelp("Polyak averaging: validate, keep best.ckpt and test with a moving average of the weights with this decay, e.g. 0.999.",
                                valueName: "decay"))
     var ema: Float?
-    @Option(help: ArgumentHelp("pixelcnn, gated-pixelcnn: drop out hidden activations with this probability in training steps, e.g. 0.1 (default: 0).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("pixelcnn, gated-pixelcnn: drop out hidden activations with this probability in training steps, e.g. 0.1 (default: 0).",
                                valueName: "rate"))
     var dropout: Float?
-    @Option(help: "Random seed (weights, masks, data order): the same seed gives the same run.")
+    @Option(parsing: .unconditional, help: "Random seed (weights, masks, data order): the same seed gives the same run.")
     var seed: UInt64 = 0
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
     @Option(help: ArgumentHelp("""
@@ -57,25 +61,31 @@ struct Train: ParsableCommand {
         Continue from OUT/last.ckpt with its saved settings. --epochs and --max-minutes apply anew; \
         --lr, --lr-decay, --clip, --ema, --dropout and --valid-limit change the run only when given.
         """) var resume = false
-    @Option(help: "Stop after this many minutes (a checkpoint is written; resume later).")
+    @Option(parsing: .unconditional, help: "Stop after this many minutes (a checkpoint is written; resume later).")
     var maxMinutes: Double?
-    @Option(help: "Use only the first N training images.") var trainLimit: Int?
-    @Option(help: "Use only the first N validation images.") var validLimit: Int?
-    @Option(help: "made: masks averaged when evaluating (default: all).") var evalMasks: Int?
+    @Option(parsing: .unconditional, help: "Use only the first N training images.") var trainLimit: Int?
+    @Option(parsing: .unconditional, help: "Use only the first N validation images.") var validLimit: Int?
+    @Option(parsing: .unconditional, help: "made: masks averaged when evaluating (default: all).") var evalMasks: Int?
     @Flag(help: "Train on train+valid (a final model; best.ckpt is then the last epoch).")
     var includeValid = false
     @Flag(help: "After training, evaluate the best checkpoint on the test split.") var test = false
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        if epochs < 0 { throw ValidationError("--epochs must not be negative") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if let e = epochsGiven, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if !momentum.isFinite || momentum < 0 { throw ValidationError("--momentum must be a number of at least 0, got \(momentum)") }
+        if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number, got \(clip)") }
+        if let m = maxMinutes, !(m > 0 && m.isFinite) { throw ValidationError("--max-minutes must be a positive number, got \(m)") }
+        for (name, value) in [("--train-limit", trainLimit), ("--valid-limit", validLimit), ("--eval-masks", evalMasks)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+        }
         if let lrDecay { _ = try parseSchedule(lrDecay) }
         if let ema, !(ema > 0 && ema < 1) { throw ValidationError("--ema must lie strictly between 0 and 1, got \(ema)") }
         if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
-        if !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be a number of at least 0, got \(weightDecay)") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         let model = architecture.model
         if let dropout, dropout > 0, !resume, initFrom == nil, !model.hasDropout {  // else checked against the saved model
@@ -141,9 +151,20 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: lastPath) { lock = try RunLock(directory: options.outputDirectory) }
             var ck = try Checkpoint.read(from: lastPath)
             guard ck.training != nil else { throw TrainingError(description: "\(lastPath): has no training state to resume") }
+            options.epochs = epochsGiven ?? ck.training!.options.epochs
+            let conflicts = conflictsOnResume(ck.model, ck.training!.options)
+            if !conflicts.isEmpty {
+                throw ValidationError("\(lastPath) cannot continue with \(conflicts.joined(separator: ", ")): --resume keeps "
+                    + "the run's model and data (--epochs, --max-minutes, --lr, --lr-decay, --clip, --ema, --dropout, "
+                    + "--valid-limit and --data-dir may change); start a new run with another --out instead")
+            }
             let changes = try changeOnResume(&ck.training!.options)
             let m = try ck.makeModel(path: lastPath)
             trainer = try Trainer(model: m, options: options, resume: ck)
+            if options.epochs <= ck.training!.epoch {
+                throw ValidationError("\(lastPath) has completed \(ck.training!.epoch) epochs already; pass a larger --epochs "
+                    + "to train on (it counts all epochs of the run)")
+            }
             note("resuming \(lastPath) at epoch \(ck.training!.epoch + 1), step \(ck.training!.stepInEpoch)"
                  + (changes.isEmpty ? "" : " with " + changes.joined(separator: ", ")))
         } else {
@@ -169,7 +190,12 @@ struct Train: ParsableCommand {
             lock = try RunLock(directory: options.outputDirectory)
             trainer = try Trainer(model: m, options: options)
         }
-        StopRequest.catchSignals()
+        let o = trainer.state.options
+        if test, let name = DatasetName(rawValue: o.dataset),
+           DatasetCatalog.locate(name: name, split: .test, dataDirectory: o.dataDirectory) == nil {
+            throw ValidationError("--test: \(o.dataset) has no test split\(o.dataDirectory.map { " in \($0)" } ?? "") "
+                + "(\(DatasetCatalog.fileNames(name: name, split: .test).joined(separator: ", "))); add it or leave --test out")
+        }
         try finish(trainer)
     }
 
@@ -177,7 +203,7 @@ struct Train: ParsableCommand {
     func warmStartModel(_ ck: Checkpoint, path: String, options: inout TrainingOptions) throws -> any AutoregressiveModel {
         let model = try ck.makeModel(path: path)
         let c = model.config
-        if architecture.model != .made && architecture.model != c.kind {  // .made is also the default
+        if let given = architecture.modelGiven, given != c.kind {
             throw ValidationError("--model \(architecture.model.rawValue) does not match \(path), a \(c.kind.rawValue) model")
         }
         let shape = try imageShape(of: data, dataDirectory: dataDir)
@@ -212,12 +238,45 @@ struct Train: ParsableCommand {
         }
         if test {
             let (m, _) = try loadModel(o.outputDirectory + "/best.ckpt")
-            let data = try loadSplit(o.dataset, split: .test, dataDirectory: o.dataDirectory, levels: m.config.levels,
+            let data = try loadSplit(o.dataset, split: .test, dataDirectory: o.dataDirectory, for: m,
                                      binarization: o.binarization)
-            let r = Evaluator.evaluate(m, data, masks: (m as? MADE).map { _ in evalMasks ?? m.config.masks })
+            let r = try Evaluator.evaluate(m, data, masks: (m as? MADE).map { _ in evalMasks ?? m.config.masks })
             print(String(format: "test NLL %.2f nats/image, %.4f bits/dim (%d images, %.0f img/s)",
                          r.natsPerImage, r.bitsPerDimension, r.images, r.imagesPerSecond))
         }
+    }
+
+    /// The options given on the command line that disagree with the run being resumed, each
+    /// with the run's own value ("--model nade (the run's: made)").
+    func conflictsOnResume(_ model: ModelConfig, _ saved: TrainingOptions) -> [String] {
+        var found: [String] = []
+        func check<T: Equatable>(_ name: String, _ given: T?, _ theirs: T) {
+            if let given, given != theirs { found.append("\(name) \(given) (the run's: \(theirs))") }
+        }
+        let shape = architecture.shape
+        check("--model", architecture.modelGiven, model.kind)
+        check("--levels", shape.levels, model.levels)
+        check("--hidden", shape.hidden.flatMap { try? parseSizes($0, option: "--hidden") }, model.hidden)
+        check("--channels", shape.channels, model.hiddenChannels)
+        check("--layers", shape.layers, model.layers)
+        check("--kernel", shape.kernel, model.kernelSize)
+        check("--first-kernel", shape.firstKernel, model.firstKernelSize)
+        check("--dilations", shape.dilations.flatMap { try? parseSizes($0, option: "--dilations") }, model.dilations)
+        check("--masks", masks == 1 ? nil : masks, model.masks)
+        check("--ordering", ordering == .natural ? nil : ordering, model.ordering)
+        if direct && !model.directConnections { found.append("--direct (the run has no direct connections)") }
+        if conditional && model.classes == 0 { found.append("--conditional (the run is unconditional)") }
+        check("--data", dataGiven, saved.dataset)
+        check("--binarize", binarize == .none ? nil : binarize, saved.binarization)
+        check("--batch-size", batchSize == 100 ? nil : batchSize, saved.batchSize)
+        check("--optimizer", optimizer == "adam" ? nil : optimizer, saved.optimizer)
+        check("--momentum", momentum == 0.9 ? nil : momentum, saved.momentum)
+        check("--weight-decay", weightDecay == 0 ? nil : weightDecay, saved.weightDecay)
+        check("--seed", seed == 0 ? nil : seed, saved.seed)
+        check("--train-limit", trainLimit, saved.trainLimit ?? Int.max)
+        check("--eval-masks", evalMasks, saved.evalMasks ?? model.masks)
+        if includeValid && !saved.includeValidation { found.append("--include-valid (the run trains on train alone)") }
+        return found
     }
 
     /// Applies the settings given on the command line that may change when a run resumes;
@@ -238,6 +297,10 @@ struct Train: ParsableCommand {
             saved.emaDecay = ema
         }
         if let dropout, dropout != saved.dropout { changes.append("dropout \(dropout)"); saved.dropout = dropout }
+        if let dataDir, dataDir != saved.dataDirectory {
+            changes.append("data folder \(dataDir)")
+            saved.dataDirectory = dataDir
+        }
         if let validLimit, validLimit != saved.validLimit {
             changes.append("valid limit \(validLimit)")
             saved.validLimit = validLimit
