@@ -115,6 +115,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                   classes: try c.decodeIfPresent(Int.self, forKey: .classes) ?? 0)
     }
 
+    /// Largest image side a model accepts (an image of 4096x4096 sub-pixels already needs
+    /// gigabytes per layer).
+    public static let maxSide = 4096
+
     /// Number of sub-pixels per image.
     public var dimension: Int { height * width * channels }
 
@@ -162,6 +166,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         func fail(_ s: String) throws -> Never { throw ModelError(description: s) }
         if height < 1 || width < 1 || channels < 1 { try fail("image size \(height)x\(width)x\(channels) is empty") }
+        // Bounds first, so that the products below cannot overflow.
+        if height > ModelConfig.maxSide || width > ModelConfig.maxSide || channels > 4 {
+            try fail("image size \(height)x\(width)x\(channels) is beyond what Autoreg models "
+                + "(sides up to \(ModelConfig.maxSide), 1 to 4 channels)")
+        }
+        if [hiddenChannels, layers, kernelSize, firstKernelSize, classes, masks].contains(where: { $0 > 1 << 24 })
+            || (hidden + dilations).contains(where: { $0 > 1 << 40 }) {
+            try fail("a size is implausibly large: hidden \(hidden), channels \(hiddenChannels), layers \(layers), "
+                + "kernel \(kernelSize), first kernel \(firstKernelSize), dilations \(dilations), classes \(classes), masks \(masks)")
+        }
         if levels != 2 && levels != 256 { try fail("levels must be 2 (binary) or 256 (8-bit), got \(levels)") }
         if hidden.contains(where: { $0 < 1 }) { try fail("hidden sizes must be positive, got \(hidden)") }
         if masks < 1 { try fail("masks must be at least 1, got \(masks)") }

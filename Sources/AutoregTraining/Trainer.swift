@@ -95,6 +95,9 @@ public final class Trainer {
     public func run() throws -> TrainingState {
         stoppedBySignal = nil
         let o = state.options
+        for path in removeStaleTemporaryFiles(in: o.outputDirectory) {
+            log("removed \(path), left by a process stopped while writing it")
+        }
         let params = model.parameters.map(\.tensor)
         let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
         let started = Date()

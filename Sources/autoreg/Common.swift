@@ -48,6 +48,7 @@ func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 /// when `averaged`).
 func loadModel(_ path: String, averaged: Bool = false) throws -> (any AutoregressiveModel, Checkpoint) {
     var ck = try Checkpoint.read(from: path)
+    for n in ck.notes { note("note: \(path): \(n)") }
     if averaged { ck = try ck.withAveragedWeights(path: path) }
     return (try ck.makeModel(path: path), ck)
 }

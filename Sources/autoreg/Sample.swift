@@ -20,7 +20,7 @@ struct SamplingOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if !(temperature > 0) { throw ValidationError("--temperature must be positive") }
+        if !(temperature > 0 && temperature.isFinite) { throw ValidationError("--temperature must be a positive number, got \(temperature)") }
         if scale < 1 { throw ValidationError("--scale must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }

@@ -138,7 +138,11 @@ struct Train: ParsableCommand {
         options.validLimit = validLimit
         options.evalMasks = evalMasks
         options.includeValidation = includeValid
-        let warmStart = try initFrom.map { try Checkpoint.read(from: $0) }
+        let warmStart = try initFrom.map { path in
+            let ck = try Checkpoint.read(from: path)
+            for n in ck.notes { note("note: \(path): \(n)") }
+            return ck
+        }
         options.outputDirectory = out ?? "runs/\((warmStart?.model.kind ?? architecture.model).rawValue)-\(data)"
 
         let lastPath = options.outputDirectory + "/last.ckpt"
@@ -150,6 +154,7 @@ struct Train: ParsableCommand {
         if resume {
             if FileManager.default.fileExists(atPath: lastPath) { lock = try RunLock(directory: options.outputDirectory) }
             var ck = try Checkpoint.read(from: lastPath)
+            for n in ck.notes { note("note: \(lastPath): \(n)") }
             guard ck.training != nil else { throw TrainingError(description: "\(lastPath): has no training state to resume") }
             options.epochs = epochsGiven ?? ck.training!.options.epochs
             let conflicts = conflictsOnResume(ck.model, ck.training!.options)
