@@ -26,6 +26,9 @@ struct Autoreg: ParsableCommand {
         } catch let stop as StopRequest.Stopped {
             note("\(stop)")
             Foundation.exit(128 + stop.signal)
+        } catch let error where fileErrorMessage(error) != nil {
+            note("Error: " + fileErrorMessage(error)!)
+            Foundation.exit(1)
         } catch {
             exit(withError: error)
         }

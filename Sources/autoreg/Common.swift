@@ -68,3 +68,28 @@ func checkBatchSize(_ c: ModelConfig, images: Int, training: Bool = false, optio
     try Allocator.require(bytes: c.estimatedActivationBytes(images: images, training: training),
                           for: "\(option) \(images) (\(c.kind), \(c.height)x\(c.width)x\(c.channels) images)")
 }
+
+/// "runs/x/afile/run: cannot create or write it (Not a directory)" for the errors Foundation's
+/// file APIs throw (NSCocoaErrorDomain, whose own text is a raw dump of the error); nil for
+/// any other error.
+func fileErrorMessage(_ error: Error) -> String? {
+    let e = error as NSError
+    guard e.domain == NSCocoaErrorDomain else { return nil }
+    let path = (e.userInfo[NSFilePathErrorKey] as? String) ?? (e.userInfo[NSURLErrorKey] as? URL)?.path ?? "a file"
+    let why: String
+    if let underlying = (e.userInfo[NSUnderlyingErrorKey] as? Error).map({ $0 as NSError }),
+       underlying.domain == NSPOSIXErrorDomain {
+        why = String(cString: strerror(Int32(underlying.code)))
+    } else {
+        switch CocoaError.Code(rawValue: e.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: why = "No such file or directory"
+        case .fileWriteNoPermission, .fileReadNoPermission: why = "Permission denied"
+        case .fileWriteOutOfSpace: why = "No space left on device"
+        case .fileWriteFileExists: why = "a file of that name is in the way of a folder"
+        case .fileWriteVolumeReadOnly: why = "Read-only file system"
+        default: why = "error \(e.code)"
+        }
+    }
+    let reading = (CocoaError.Code.fileReadUnknown.rawValue..<CocoaError.Code.fileWriteUnknown.rawValue).contains(e.code)
+    return "\(path): cannot \(reading ? "read" : "create or write") it (\(why))"
+}

@@ -140,6 +140,20 @@ final class BadInputCLITests: CLITestCase {
         XCTAssertFalse(r.stdout.contains("epoch 1/1"), "no training happened: \(r.stdout)")
     }
 
+    /// An output path under a regular file: a plain one-line error, not Foundation's raw dump.
+    func testBadOutputPathsGiveAPlainError() throws {
+        let blocker = workDir.appendingPathComponent("afile").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: blocker, contents: Data()))
+        let data = try writePNGFolder("out-paths", size: 4, train: ["x": 20], valid: ["x": 4])
+        let r = try run(["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1",
+                         "--out", blocker + "/run"])
+        assertFailsCleanly(r, mentioning: [blocker + "/run", "Not a directory"])
+        let ckpt = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 4, width: 4), "fvsbn.ckpt")
+        let s = try run(["sample", "--checkpoint", ckpt, "-n", "2", "--out", blocker + "/x.png"])
+        assertFailsCleanly(s, mentioning: ["afile", "File exists"])
+        for result in [r, s] { XCTAssertFalse(result.stderr.contains("NSCocoaErrorDomain"), result.stderr) }
+    }
+
     /// SIGTERM during eval stops within a second or so, says so, and exits 128 + 15.
     func testSIGTERMDuringEvalStopsWithAMessage() throws {
         let mnist = try writeTinyIDXMNIST(in: workDir, trainCount: 10, testCount: 10, seed: 5)
