@@ -6,6 +6,9 @@
 #   scripts/fuzz.sh 20000           every target, 20 000 inputs each (a quick check)
 #   scripts/fuzz.sh 200000 png idx  only these targets
 #
+# Extra libFuzzer flags go in FUZZ_ARGS, e.g. FUZZ_ARGS=-len_control=0 to try inputs up to
+# -max_len from the start instead of letting their length grow slowly.
+#
 # Targets: idx amat cifar gzip png checkpoint. Seeds are generated afresh into
 # .build-fuzz/seeds/; the corpus grows in .build-fuzz/corpus/<target>/ and crash, timeout and
 # out-of-memory inputs land in .build-fuzz/findings/<target>/ (all ignored by git). Reproduce
@@ -106,7 +109,7 @@ for t in "${targets[@]}"; do
     set +e
     "$bin/fuzz-$t" "$corpus" "$scratch/seeds/$t" -runs="$runs" -max_len="${max_len[$t]}" \
         -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-        -artifact_prefix="$findings/" >"$log" 2>&1
+        -artifact_prefix="$findings/" ${FUZZ_ARGS:-} >"$log" 2>&1
     code=$?
     set -e
     seconds=$(( $(date +%s) - start ))
