@@ -30,6 +30,7 @@ struct Classify: ParsableCommand {
     @Option(parsing: .unconditional, help: "Enlarge each pixel of least-sure.png this many times.") var scale: Int = 3
     @Option(parsing: .unconditional, help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var imageLimit: ImageLimitOptions
 
     func validate() throws {
         if (checkpoint == nil) == (checkpoints == nil) {
@@ -83,6 +84,7 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         try compute.apply()
+        imageLimit.apply()
         let (classifier, ck, firstPath) = try makeClassifier()
         let name = data ?? ck.training?.options.dataset ?? "mnist"
         let dir = dataDir ?? ck.training?.options.dataDirectory

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoregImaging
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -17,6 +18,24 @@ struct ComputeOptions: ParsableArguments {
     func apply() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         Gemm.setThreads(threads)
+    }
+}
+
+/// The cap on PNG images read as data (a PNG data set, `complete --image`): a file declaring
+/// more pixels is refused before it is decoded.
+struct ImageLimitOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Largest PNG read as data, in pixels (default \(PNG.maxPixels), or $AUTOREG_MAX_IMAGE_PIXELS).",
+        valueName: "pixels"))
+    var maxImagePixels: Int?
+
+    func validate() throws {
+        if let n = maxImagePixels, n < 1 { throw ValidationError("--max-image-pixels must be at least 1, got \(n)") }
+    }
+
+    func apply() {
+        PNG.raiseLimitHint = "pass --max-image-pixels N (or set AUTOREG_MAX_IMAGE_PIXELS) to read it"
+        if let n = maxImagePixels { PNG.maxPixels = n }
     }
 }
 

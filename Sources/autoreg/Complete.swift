@@ -19,6 +19,7 @@ struct Complete: ParsableCommand {
         """)
 
     @OptionGroup var options: SamplingOptions
+    @OptionGroup var imageLimit: ImageLimitOptions
     @Option(help: "The image to complete (PNG of the model's size; grey or colour).") var image: String?
     @Option(parsing: .unconditional, help: "Take the image with this index from a data set instead.") var index: Int?
     @Option(help: "Data set for --index (default: the one the checkpoint was trained on).") var data: String?
@@ -38,6 +39,7 @@ struct Complete: ParsableCommand {
     }
 
     func run() throws {
+        imageLimit.apply()
         let (model, ck) = try loadModel(options.checkpoint)
         let c = model.config
         try checkBatchSize(c, images: k, option: "-k")

@@ -38,6 +38,7 @@ struct Eval: ParsableCommand {
     @Option(help: "--per-pixel: output PNG (default per-pixel-nll.png).") var out: String?
     @Option(parsing: .unconditional, help: "--per-pixel: enlarge each pixel this many times.") var scale: Int = 8
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var imageLimit: ImageLimitOptions
 
     func validate() throws {
         if checkpoints.isEmpty { throw ValidationError("Missing expected argument '--checkpoint <checkpoint>'") }
@@ -55,6 +56,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try compute.apply()
+        imageLimit.apply()
         let loaded = try checkpoints.map { try loadModel($0, averaged: average) }
         let (model, ck) = loaded[0]
         if perPixel { try checkPictureSize(model.config, scale: scale, options: "--scale \(scale)") }

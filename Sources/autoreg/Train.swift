@@ -70,6 +70,7 @@ struct Train: ParsableCommand {
     var includeValid = false
     @Flag(help: "After training, evaluate the best checkpoint on the test split.") var test = false
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var imageLimit: ImageLimitOptions
 
     func validate() throws {
         if let e = epochsGiven, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
@@ -118,6 +119,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try compute.apply()
+        imageLimit.apply()
         var options = TrainingOptions()
         options.dataset = data
         options.dataDirectory = dataDir

@@ -154,6 +154,15 @@ final class BadInputCLITests: CLITestCase {
         for result in [r, s] { XCTAssertFalse(result.stderr.contains("NSCocoaErrorDomain"), result.stderr) }
     }
 
+    /// PNG data larger than the cap is refused before decoding, and the error says how to raise it.
+    func testImageCapIsAnOption() throws {
+        let data = try writePNGFolder("cap", size: 12, train: ["x": 10], valid: ["x": 2])
+        let out = workDir.appendingPathComponent("cap-run").path
+        let args = ["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1", "--out", out]
+        assertFailsCleanly(try run(args + ["--max-image-pixels", "100"]), mentioning: ["144", "--max-image-pixels"])
+        assertSucceeds(try run(args + ["--max-image-pixels", "144"]))
+    }
+
     /// SIGTERM during eval stops within a second or so, says so, and exits 128 + 15.
     func testSIGTERMDuringEvalStopsWithAMessage() throws {
         let mnist = try writeTinyIDXMNIST(in: workDir, trainCount: 10, testCount: 10, seed: 5)
