@@ -1,7 +1,8 @@
+import AutoregBenchSupport
 import CDNNL
 import Foundation
 
-/// Timings of oneDNN's own convolution primitive on one shape (`autoreg bench conv --onednn`).
+/// Timings of oneDNN's own convolution primitive on one shape (`autoreg-lab conv --onednn`).
 struct OneDNNConvTiming {
     /// "oneDNN 2.6.3", the system library the engine links.
     var library: String
@@ -9,9 +10,9 @@ struct OneDNNConvTiming {
     var implementations: (forward: String, backwardData: String, backwardWeights: String)
     /// Whole steps with NCHW / OIHW tensors in and out, as a framework on plain layouts pays:
     /// weight ⊙ mask, reorders into and out of the primitives' preferred layouts, convolutions.
-    var forward, forwardBackward: (median: Double, min: Double, max: Double)
+    var forward, forwardBackward: Summary
     /// The convolution primitives alone (reorders and masking left out).
-    var forwardPrimitive, forwardBackwardPrimitive: (median: Double, min: Double, max: Double)
+    var forwardPrimitive, forwardBackwardPrimitive: Summary
     /// Largest |oneDNN forward − our forward| over the output: the two compute the same thing.
     var maxAbsDiff: Float
 }
@@ -234,19 +235,14 @@ enum OneDNNConvolution {
 
         /// Seconds of each timed step: whole, and convolution primitives only.
         func time(_ ops: [Op]) -> (all: [Double], conv: [Double]) {
-            var all: [Double] = [], conv: [Double] = []
-            for r in 0..<(warmup + repeats) {
-                var total = 0.0, convs = 0.0
-                for op in ops {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    op.run()
-                    let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-                    total += dt
-                    if op.conv { convs += dt }
-                }
-                if r >= warmup { all.append(total); conv.append(convs) }
+            var conv: [Double] = []
+            let all = Timing.steps(warmup: warmup, repeats: repeats) {
+                conv.append(ops.reduce(0.0) { sum, op in
+                    let dt = Timing.seconds(op.run)
+                    return op.conv ? sum + dt : sum
+                })
             }
-            return (all, conv)
+            return (all, Array(conv.suffix(all.count)))
         }
 
         for op in forwardOps { op.run() }
@@ -257,8 +253,8 @@ enum OneDNNConvolution {
         return OneDNNConvTiming(
             library: library,
             implementations: (fwd.implementation, s.inputGrad ? bwdData.implementation : "-", bwdWeights.implementation),
-            forward: summarize(f.all), forwardBackward: summarize(fb.all),
-            forwardPrimitive: summarize(f.conv), forwardBackwardPrimitive: summarize(fb.conv),
+            forward: Summary(f.all), forwardBackward: Summary(fb.all),
+            forwardPrimitive: Summary(f.conv), forwardBackwardPrimitive: Summary(fb.conv),
             maxAbsDiff: maxDiff)
     }
 }

@@ -2,7 +2,7 @@ import CDNNL
 import Foundation
 
 /// oneDNN's matmul primitive on one product, in single precision or with bfloat16 inputs
-/// (f32 accumulation and output): what `autoreg bench gemm --onednn` times beside
+/// (f32 accumulation and output): what `autoreg-lab matmul` times beside
 /// `dnnl_sgemm`, to tell whether either would be a faster engine for the models' products.
 final class OneDNNMatmul {
     typealias Memory = OneDNNConvolution.Memory
@@ -12,8 +12,8 @@ final class OneDNNMatmul {
     private let stream: dnnl_stream_t
 
     /// C = op(A) · op(B) with op(A) [M, K] and op(B) [K, N]; the factors hold 0.5 in the
-    /// chosen type.
-    init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, bfloat16: Bool) {
+    /// chosen type. Nil where oneDNN has no implementation (bf16 on a CPU without AVX-512).
+    init?(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, bfloat16: Bool) {
         let check = OneDNNConvolution.check
         (self.m, self.n, self.k) = (m, n, k)
         let type = bfloat16 ? dnnl_bf16 : dnnl_f32
@@ -24,7 +24,9 @@ final class OneDNNMatmul {
         var desc = dnnl_matmul_desc_t()
         check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "matmul_desc_init")
         var pd: dnnl_primitive_desc_t?
-        check(dnnl_primitive_desc_create(&pd, &desc, nil, OneDNNConvolution.engine, nil), "primitive_desc_create")
+        let status = dnnl_primitive_desc_create(&pd, &desc, nil, OneDNNConvolution.engine, nil)
+        if status == dnnl_unimplemented { return nil }
+        check(status, "primitive_desc_create")
         matmul = OneDNNConvolution.Primitive(pd!)
         (a, b, c) = (Memory(aDesc), Memory(bDesc), Memory(cDesc))
         for factor in [a, b] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoregBenchSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -20,6 +21,24 @@ struct ModelBenchOptions: ParsableArguments {
     }
 }
 
+/// The JSON line of `bench train` and `bench eval` (benchmarks/compare.py reads it; the
+/// field names are snake_case: `images_per_s_median`, `peak_rss_mib`, ...).
+struct ThroughputRecord: Codable {
+    var framework = "autoreg"
+    var task: String
+    var model: String
+    var levels: Int
+    var batch: Int
+    var threads: Int
+    var parameters: Int
+    var imagesPerSMedian: Double
+    var imagesPerSMin: Double
+    var imagesPerSMax: Double
+    var peakRssMib: Double
+    var gflops: Double
+    var sgemmPeakGflops: Double
+}
+
 /// A model and a random batch of 28×28 images to time it on.
 struct BenchSetup {
     let model: any AutoregressiveModel
@@ -38,32 +57,27 @@ struct BenchSetup {
 
     /// Runs `step` for the warm-up and timed steps; returns seconds and GEMM flops per timed step.
     func time(_ step: () -> Void) -> [(seconds: Double, flops: Int)] {
-        for _ in 0..<options.warmup { step() }
-        return (0..<options.steps).map { _ in
-            let f0 = Gemm.flops, t0 = DispatchTime.now().uptimeNanoseconds
+        var flops: [Int] = []
+        let seconds = Timing.steps(warmup: options.warmup, repeats: options.steps) {
+            let f0 = Gemm.flops
             step()
-            return (Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9, Gemm.flops - f0)
+            flops.append(Gemm.flops - f0)
         }
+        return Array(zip(seconds, flops.suffix(seconds.count)))
     }
 
     /// Prints the figures of `task` as text or as one JSON line.
-    func report(_ task: String, _ runs: [(seconds: Double, flops: Int)], peak: Double) {
+    func report(_ task: String, _ runs: [(seconds: Double, flops: Int)], peak: Double) throws {
         let a = options.architecture, batch = options.batch
-        let rates = summarize(runs.map { Double(batch) / $0.seconds })
+        let rates = Summary(runs.map { Double(batch) / $0.seconds })
         let secs = runs.map(\.seconds).reduce(0, +), flops = runs.map(\.flops).reduce(0, +)
-        let gflops = Double(flops) / secs / 1e9, memory = peakResidentMiB()
+        let gflops = Double(flops) / secs / 1e9, memory = Timing.peakResidentMiB()
         if options.json {
-            let fields: [(String, String)] = [
-                ("framework", "\"autoreg\""), ("task", "\"\(task)\""), ("model", "\"\(a.model.rawValue)\""),
-                ("levels", "\(a.levels)"), ("batch", "\(batch)"), ("threads", "\(options.compute.threads)"),
-                ("parameters", "\(model.parameterCount)"),
-                ("images_per_s_median", String(format: "%.2f", rates.median)),
-                ("images_per_s_min", String(format: "%.2f", rates.min)),
-                ("images_per_s_max", String(format: "%.2f", rates.max)),
-                ("peak_rss_mib", String(format: "%.1f", memory)), ("gflops", String(format: "%.2f", gflops)),
-                ("sgemm_peak_gflops", String(format: "%.2f", peak)),
-            ]
-            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            try printJSONLine(ThroughputRecord(
+                task: task, model: a.model.rawValue, levels: a.levels, batch: batch, threads: options.compute.threads,
+                parameters: model.parameterCount, imagesPerSMedian: rounded(rates.median, 2),
+                imagesPerSMin: rounded(rates.min, 2), imagesPerSMax: rounded(rates.max, 2),
+                peakRssMib: rounded(memory, 1), gflops: rounded(gflops, 2), sgemmPeakGflops: rounded(peak, 2)))
         } else {
             print("\(a.model.rawValue) levels \(a.levels), batch \(batch), threads \(options.compute.threads), "
                 + "\(model.parameterCount) parameters")
@@ -94,7 +108,7 @@ struct TrainBench: ParsableCommand {
         let setup = try BenchSetup(options)
         let adam = Adam()
         let runs = setup.time { setup.trainStep(adam) }
-        setup.report("train", runs, peak: measureSgemmPeak())
+        try setup.report("train", runs, peak: measureSgemmPeak())
     }
 }
 
@@ -106,7 +120,7 @@ struct EvalBench: ParsableCommand {
     func run() throws {
         let setup = try BenchSetup(options)
         let runs = setup.time(setup.evalStep)
-        setup.report("eval", runs, peak: measureSgemmPeak())
+        try setup.report("eval", runs, peak: measureSgemmPeak())
     }
 }
 
@@ -121,7 +135,7 @@ struct ModelBench: ParsableCommand {
         let train = setup.time { setup.trainStep(adam) }
         let eval = setup.time(setup.evalStep)
         let peak = measureSgemmPeak()
-        setup.report("train", train, peak: peak)
-        setup.report("eval", eval, peak: peak)
+        try setup.report("train", train, peak: peak)
+        try setup.report("eval", eval, peak: peak)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoregBenchSupport
 import AutoregModels
 import AutoregTensor
 import Foundation
@@ -40,37 +41,32 @@ struct SampleBench: ParsableCommand {
             let p = pixels == 0 ? d : min(pixels, d)
             let observed = (0..<d).map { $0 >= p }
             var rng = RandomGenerator(seed: 1)
-            let t = seconds {
+            let t = Timing.seconds {
                 _ = m.generate(count: count, rng: &rng, fixed: [Float](repeating: 0, count: count * d),
                                observed: observed, sampler: .naive)
             }
             runs = [t / Double(p) * Double(d)]
             if p < d { timedPixels = p }
         } else {
-            for step in 0..<(options.warmup + options.steps) {
-                var rng = RandomGenerator(seed: 1)
-                let f0 = Gemm.flops, c0 = processCPUSeconds()
-                let t = seconds { _ = m.generate(count: count, rng: &rng, sampler: .cached) }
+            var rng = RandomGenerator(seed: 1), step = 0
+            runs = Timing.steps(warmup: options.warmup, repeats: options.steps, prepare: { rng = RandomGenerator(seed: 1) }) {
+                let f0 = Gemm.flops, c0 = Timing.processCPUSeconds()
+                _ = m.generate(count: count, rng: &rng, sampler: .cached)
                 if step >= options.warmup {
-                    runs.append(t)
-                    cpu = min(cpu, processCPUSeconds() - c0)
+                    cpu = min(cpu, Timing.processCPUSeconds() - c0)
                     flops = Gemm.flops - f0
                 }
+                step += 1
             }
         }
-        let s = summarize(runs), memory = peakResidentMiB(), a = options.architecture
+        let s = Summary(runs), memory = Timing.peakResidentMiB(), a = options.architecture
         if options.json {
-            var fields: [(String, String)] = [
-                ("framework", "\"autoreg\""), ("task", "\"sample\""), ("model", "\"\(a.model.rawValue)\""),
-                ("levels", "\(a.levels)"), ("count", "\(count)"), ("threads", "\(options.compute.threads)"),
-                ("parameters", "\(m.parameterCount)"), ("sampler", "\"\(sampler.rawValue)\""),
-                ("seconds", String(format: "%.4f", s.median)), ("seconds_min", String(format: "%.4f", s.min)),
-                ("seconds_max", String(format: "%.4f", s.max)),
-                ("images_per_s_median", String(format: "%.3f", Double(count) / s.median)),
-                ("peak_rss_mib", String(format: "%.1f", memory)),
-            ]
-            if let p = timedPixels { fields.append(("extrapolated_from_pixels", "\(p)")) }
-            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+            try printJSONLine(SampleRecord(
+                model: a.model.rawValue, levels: a.levels, count: count, threads: options.compute.threads,
+                parameters: m.parameterCount, sampler: sampler.rawValue, seconds: rounded(s.median, 4),
+                secondsMin: rounded(s.min, 4), secondsMax: rounded(s.max, 4),
+                imagesPerSMedian: rounded(Double(count) / s.median, 3), peakRssMib: rounded(memory, 1),
+                extrapolatedFromPixels: timedPixels))
             return
         }
         print("\(a.model.rawValue) \(size)x\(size)x\(imageChannels), levels \(a.levels), \(m.parameterCount) parameters, "
@@ -89,17 +85,23 @@ struct SampleBench: ParsableCommand {
     }
 }
 
-/// Wall-clock seconds `body` takes.
-func seconds(_ body: () -> Void) -> Double {
-    let t0 = DispatchTime.now().uptimeNanoseconds
-    body()
-    return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-}
-
-/// CPU time this process has used (all threads), in seconds: steadier than wall time on a
-/// shared machine.
-func processCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+/// The JSON line of `bench sample` (benchmarks/compare.py reads `seconds`,
+/// `extrapolated_from_pixels` and `peak_rss_mib`).
+struct SampleRecord: Codable {
+    var framework = "autoreg"
+    var task = "sample"
+    var model: String
+    var levels: Int
+    var count: Int
+    var threads: Int
+    var parameters: Int
+    var sampler: String
+    var seconds: Double
+    var secondsMin: Double
+    var secondsMax: Double
+    var imagesPerSMedian: Double
+    var peakRssMib: Double
+    /// Naive sampler only: the sub-pixels timed before scaling to the whole image (absent
+    /// when all were timed).
+    var extrapolatedFromPixels: Int?
 }

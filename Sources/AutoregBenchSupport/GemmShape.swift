@@ -1,0 +1,31 @@
+import Foundation
+
+/// The products `autoreg bench gemm` and `autoreg-lab matmul` time: squares, then a MADE
+/// 784-500-784 step at batch 100 and, per image, the Gated PixelCNN's vertical 3x3
+/// convolution (64 -> 128 channels over the 6 taps it keeps, 784 pixels).
+public struct GemmShape: Sendable {
+    public var label: String
+    public var transA: Bool, transB: Bool
+    public var m: Int, n: Int, k: Int
+    /// Runs to time: `repeats` for squares up to 1024, 3 for 2048³, five times `repeats` for
+    /// the model shapes.
+    public var repeats: Int
+
+    public static func all(repeats: Int) -> [GemmShape] {
+        let squares = [256, 512, 1024, 2048].map { size in
+            GemmShape(label: String(format: "sgemm %4d x %4d x %4d", size, size, size), transA: false, transB: false,
+                      m: size, n: size, k: size, repeats: size >= 2048 ? 3 : repeats)
+        }
+        let model: [(String, Bool, Bool, Int, Int, Int)] = [
+            ("made fwd   100x784 . 784x500", false, false, 100, 500, 784),
+            ("made dX    100x500 . 500x784'", false, true, 100, 784, 500),
+            ("made dW    784x100' . 100x500", true, false, 784, 500, 100),
+            ("gated fwd  128x384 . 384x784", false, false, 128, 784, 384),
+            ("gated dW   128x784 . 384x784'", false, true, 128, 384, 784),
+            ("gated dX   128x384' . 128x784", true, false, 384, 784, 128),
+        ]
+        return squares + model.map {
+            GemmShape(label: $0.0, transA: $0.1, transB: $0.2, m: $0.3, n: $0.4, k: $0.5, repeats: repeats * 5)
+        }
+    }
+}
