@@ -74,6 +74,16 @@ class Result:
     command: list[str] = field(default_factory=list)
 
 
+def default_lab_bin() -> str:
+    """Our ``autoreg-lab`` (the convolution experiments): ``$AUTOREG_LAB_BIN``, else the one
+    beside ``$AUTOREG_BIN``, else ``.build/release/autoreg-lab``."""
+    if os.environ.get("AUTOREG_LAB_BIN"):
+        return os.environ["AUTOREG_LAB_BIN"]
+    if os.environ.get("AUTOREG_BIN"):
+        return str(Path(os.environ["AUTOREG_BIN"]).with_name("autoreg-lab"))
+    return str(REPO / ".build/release/autoreg-lab")
+
+
 def last_json_line(text: str) -> dict | None:
     """The last line of ``text`` that parses as a JSON object, or None."""
     for line in reversed(text.strip().splitlines()):

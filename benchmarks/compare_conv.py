@@ -4,7 +4,7 @@
         [--warmup 2] [--batch 64] [--models gated-pixelcnn,pixelcnn] [--only ID,...]
         [--quick] [--no-onednn-c] [--no-reference] [--no-verbose] [--out FILE.md]
 
-Runs ``autoreg bench conv --json`` (every convolution shape of the benchmark Gated PixelCNN
+Runs ``autoreg-lab conv --json`` (every convolution shape of the benchmark Gated PixelCNN
 and PixelCNN, with the models' masks; ``--onednn`` too unless ``--no-onednn-c``) and then
 ``conv_shapes.py --json`` on exactly those shapes (PyTorch's ``F.conv2d``, i.e. oneDNN),
 each in its own process with the same thread count, and prints Markdown tables: per shape
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from compare import cpu_name, git_revision, last_json_line, one_line
+from compare import cpu_name, default_lab_bin, git_revision, last_json_line, one_line
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -44,7 +44,7 @@ def run_side(command: list[str], label: str, timeout: float, env: dict) -> dict:
 
 
 def ours_command(args: argparse.Namespace) -> list[str]:
-    command = [args.autoreg_bin, "bench", "conv", "--json", "--batch", str(args.batch), "--threads", str(args.threads),
+    command = [args.autoreg_lab_bin, "conv", "--json", "--batch", str(args.batch), "--threads", str(args.threads),
                "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--models", args.models]
     if args.only:
         command += ["--only", args.only]
@@ -122,7 +122,7 @@ def tables(ours: dict, torch_side: dict, only: bool = False) -> list[str]:
               "Without oneDNN = the same PyTorch call under `torch.backends.mkldnn.flags(enabled=False)` (im2col + "
               "MKL sgemm). Conv only / reorders = oneDNN verbose mode's own execution times of the convolution "
               "primitives and of PyTorch's layout conversions around them. C API = oneDNN's primitive called "
-              "directly from Swift (`autoreg bench conv --onednn`, the system libdnnl the engine links): whole "
+              "directly from Swift (`autoreg-lab conv --onednn`, the system libdnnl the engine links): whole "
               "step with NCHW in and out (conv only in brackets); max diff = largest |its forward − ours|.", "",
               "| layer | without oneDNN fwd / fwd+bwd ms | conv only fwd / fwd+bwd ms | reorders fwd / fwd+bwd ms "
               "| PyTorch's primitives | C API fwd ms | C API fwd+bwd ms | C API primitives | max diff |",
@@ -171,7 +171,7 @@ def report(ours: dict, torch_side: dict, args: argparse.Namespace, load: tuple[f
     lines = [f"# Convolutions: kept taps (ours) vs oneDNN ({now})", "",
              f"- machine: {os.cpu_count()} logical CPUs, {cpu_name()}; load average {load[0]:.2f} before, "
              f"{load[1]:.2f} after",
-             f"- autoreg: `{args.autoreg_bin}`, git {git_revision()}",
+             f"- autoreg-lab: `{args.autoreg_lab_bin}`, git {git_revision()}",
              f"- PyTorch {torch_side['version']} (`{args.python}`), its oneDNN "
              f"{torch_side.get('onednn_version') or '(version not seen)'}, mkldnn available: "
              f"{torch_side.get('mkldnn_available')}" + (f"; C API: system {c_lib}" if c_lib else ""),
@@ -193,7 +193,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-onednn-c", action="store_true", help="skip oneDNN's C API on our side")
     p.add_argument("--no-reference", action="store_true", help="skip PyTorch without oneDNN")
     p.add_argument("--no-verbose", action="store_true", help="skip the oneDNN verbose pass")
-    p.add_argument("--autoreg-bin", default=os.environ.get("AUTOREG_BIN", str(REPO / ".build/release/autoreg")))
+    p.add_argument("--autoreg-lab-bin", default=default_lab_bin(),
+                   help="our autoreg-lab (default $AUTOREG_LAB_BIN, else beside $AUTOREG_BIN, "
+                        "else .build/release/autoreg-lab)")
     p.add_argument("--python", default=sys.executable, help="the Python with torch (default: this one)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per side")
     p.add_argument("--out", help="also write the report to this Markdown file")
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     before = os.getloadavg()[0]
     print(f"compare_conv.py: {' '.join(ours_command(args))}", file=sys.stderr)
-    ours = run_side(ours_command(args), "autoreg bench conv", args.timeout, env)
+    ours = run_side(ours_command(args), "autoreg-lab conv", args.timeout, env)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(ours, f)
         shapes = f.name

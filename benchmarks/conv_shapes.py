@@ -4,8 +4,8 @@
         [--repeats 10] [--warmup 2] [--only ID,...] [--no-reference] [--no-verbose] [--json]
 
 The shapes (sizes, dilation, padding, the exact causal mask, whether the input gradient is
-needed) come from our side: ``autoreg bench conv --list --json`` (run here unless
-``--shapes`` gives its output, or any ``autoreg bench conv --json`` output, in a file or on
+needed) come from our side: ``autoreg-lab conv --list --json`` (run here unless
+``--shapes`` gives its output, or any ``autoreg-lab conv --json`` output, in a file or on
 stdin). For each shape it times, with ``torch.nn.functional.conv2d`` on NCHW tensors:
 
 * ``fwd``: ``conv2d(x, W * M, b)`` under ``torch.no_grad()``;
@@ -44,6 +44,8 @@ import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
+from compare import default_lab_bin
+
 import torch
 import torch.nn.functional as F
 
@@ -59,7 +61,7 @@ def load_shapes(args: argparse.Namespace) -> list[dict]:
     if args.shapes:
         text = sys.stdin.read() if args.shapes == "-" else Path(args.shapes).read_text()
     else:
-        command = [args.autoreg_bin, "bench", "conv", "--list", "--json", "--batch", str(args.batch),
+        command = [args.autoreg_lab_bin, "conv", "--list", "--json", "--batch", str(args.batch),
                    "--models", args.models]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -271,9 +273,10 @@ def print_row(row: dict, r: dict) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", help="JSON of `autoreg bench conv [--list] --json` (a file, or - for stdin)")
-    p.add_argument("--autoreg-bin", default=os.environ.get("AUTOREG_BIN", str(REPO / ".build/release/autoreg")),
-                   help="our binary, to list the shapes when --shapes is not given")
+    p.add_argument("--shapes", help="JSON of `autoreg-lab conv [--list] --json` (a file, or - for stdin)")
+    p.add_argument("--autoreg-lab-bin", default=default_lab_bin(),
+                   help="our autoreg-lab, to list the shapes when --shapes is not given (default "
+                        "$AUTOREG_LAB_BIN, else beside $AUTOREG_BIN, else .build/release/autoreg-lab)")
     p.add_argument("--models", default="gated-pixelcnn,pixelcnn", help="models whose shapes to list (without --shapes)")
     p.add_argument("--batch", type=int, default=64, help="batch of the listed shapes (without --shapes)")
     p.add_argument("--only", help="only shapes whose id contains one of these comma-separated strings")

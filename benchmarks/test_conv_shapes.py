@@ -15,7 +15,7 @@ import conv_shapes
 
 
 def shape_row(**changes) -> dict:
-    """A small shape row as `autoreg bench conv --list --json` writes one."""
+    """A small shape row as `autoreg-lab conv --list --json` writes one."""
     row = {"id": "gated.block.vertical.d2", "model": "gated-pixelcnn", "layer": "block1.vertical", "uses": 2,
            "batch": 2, "in_channels": 3, "out_channels": 4, "height": 6, "width": 5, "kernel": [3, 3],
            "dilation": [2, 2], "padding": [2, 2, 2, 2], "taps_kept": 6, "taps_total": 9, "input_grad": True,
