@@ -15,7 +15,7 @@ class CLITestCase: XCTestCase {
 
     /// The products directory (the folder holding the running `.xctest` bundle), then the usual
     /// scratch paths below the package root.
-    static func findExecutable() -> URL? {
+    static func findExecutable(named name: String = "autoreg") -> URL? {
         var candidates: [URL] = []
         var bundleURLs = [Bundle.main.bundleURL, Bundle(for: CLITestCase.self).bundleURL]
         if let exe = Bundle.main.executableURL { bundleURLs.append(exe) }
@@ -24,18 +24,20 @@ class CLITestCase: XCTestCase {
             // Walk up to the `.xctest` bundle (on macOS the binary sits inside it); its parent is the products dir.
             var u = url.standardizedFileURL
             while u.path != "/" && u.pathExtension != "xctest" { u = u.deletingLastPathComponent() }
-            if u.pathExtension == "xctest" { candidates.append(u.deletingLastPathComponent().appendingPathComponent("autoreg")) }
+            if u.pathExtension == "xctest" { candidates.append(u.deletingLastPathComponent().appendingPathComponent(name)) }
         }
         var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while root.path != "/" && !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
             root = root.deletingLastPathComponent()
         }
-        for scratch in [".build-ttests", ".build"] { candidates.append(root.appendingPathComponent("\(scratch)/debug/autoreg")) }
+        for scratch in [".build-ttests", ".build"] { candidates.append(root.appendingPathComponent("\(scratch)/debug/\(name)")) }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
     // MARK: Per-suite parameters
 
+    /// The executable the suite runs: `autoreg`, or `autoreg-lab`.
+    var executableName: String { "autoreg" }
     /// The start of the temporary working folder's name.
     var workDirLabel: String { "autoreg-cli" }
     /// Appended to every command line (not shown in the timeout message).
@@ -49,8 +51,8 @@ class CLITestCase: XCTestCase {
     var workDir: URL!
 
     override func setUpWithError() throws {
-        guard let exe = CLITestCase.findExecutable() else {
-            throw XCTSkip("autoreg executable not found next to the test bundle (build it with `swift build --build-tests`)")
+        guard let exe = CLITestCase.findExecutable(named: executableName) else {
+            throw XCTSkip("\(executableName) executable not found next to the test bundle (build it with `swift build --build-tests`)")
         }
         executable = exe
         workDir = try makeTemporaryDirectory(self, workDirLabel)
