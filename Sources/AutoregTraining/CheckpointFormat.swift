@@ -156,7 +156,7 @@ enum CheckpointFormat {
         case (_?, nil): throw fail("optimizerKind given without optimizerSlots")
         case let (kind?, _?):
             try validateOptimizer(kind: kind, step: header.optimizerStep ?? 0, layout: layout, fail: fail)
-            if let t = header.training, t.options.optimizer != kind {
+            if let t = header.training, t.options.optimizer.rawValue != kind {
                 throw fail("optimizerKind \(kind) differs from the training options' optimizer \(t.options.optimizer)")
             }
         }

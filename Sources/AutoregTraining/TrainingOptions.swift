@@ -12,6 +12,27 @@ public enum Binarization: String, Codable, CaseIterable, Sendable {
     case dynamic
 }
 
+/// The optimisers a run can use.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable, CustomStringConvertible {
+    /// Adam (Kingma & Ba 2015) with the usual β₁ = 0.9, β₂ = 0.999.
+    case adam
+    /// Stochastic gradient descent with momentum.
+    case sgd
+
+    public var description: String { rawValue }
+
+    /// Decodes the raw value; an unknown one is an error that lists the known ones.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let raw = try container.decode(String.self)
+        guard let kind = OptimizerKind(rawValue: raw) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "optimizer must be "
+                + OptimizerKind.allCases.map(\.rawValue).joined(separator: " or ") + ", got \(raw)")
+        }
+        self = kind
+    }
+}
+
 /// Settings of a training run (saved in checkpoints so a run can resume).
 public struct TrainingOptions: Codable, Sendable {
     public var dataset: String = "binarized-mnist"
@@ -20,7 +41,7 @@ public struct TrainingOptions: Codable, Sendable {
     public var batchSize: Int = 100
     public var epochs: Int = 10
     public var learningRate: Float = 1e-3
-    public var optimizer: String = "adam"
+    public var optimizer: OptimizerKind = .adam
     public var momentum: Float = 0.9
     /// L2 penalty on all parameters (0: none).
     public var weightDecay: Float = 0
@@ -62,7 +83,6 @@ public struct TrainingOptions: Codable, Sendable {
         if epochs < 0 { try fail("epochs must not be negative, got \(epochs)") }
         if !(learningRate > 0 && learningRate.isFinite) { try fail("learning rate must be a positive number, got \(learningRate)") }
         if !(momentum >= 0 && momentum.isFinite) { try fail("momentum must be a number of at least 0, got \(momentum)") }
-        if optimizer != "adam" && optimizer != "sgd" { try fail("optimizer must be adam or sgd, got \(optimizer)") }
         if let c = clipNorm, !(c > 0 && c.isFinite) { try fail("clip norm must be a positive number, got \(c)") }
         if let m = maxMinutes, !(m > 0 && m.isFinite) { try fail("max minutes must be a positive number, got \(m)") }
         if !(checkpointMinutes > 0 && checkpointMinutes.isFinite) { try fail("checkpoint interval must be a positive number of minutes, got \(checkpointMinutes)") }
@@ -76,7 +96,7 @@ public struct TrainingOptions: Codable, Sendable {
     }
 
     public func makeOptimizer() -> any Optimizer {
-        let opt: any Optimizer = optimizer == "sgd" ? SGD(learningRate: learningRate, momentum: momentum)
+        let opt: any Optimizer = optimizer == .sgd ? SGD(learningRate: learningRate, momentum: momentum)
                                                     : Adam(learningRate: learningRate)
         opt.weightDecay = weightDecay
         return opt

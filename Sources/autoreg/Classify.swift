@@ -19,12 +19,13 @@ struct Classify: ParsableCommand {
 
     @Option(help: "A class-conditional checkpoint.") var checkpoint: String?
     @Option(help: "One checkpoint per class, comma-separated, class 0 first.") var checkpoints: String?
-    @Option(help: "Data set with labels (default: the one the checkpoint was trained on).") var data: String?
+    @Option(name: .customLong("data"), help: "Data set with labels (default: the one the checkpoint was trained on).") var dataGiven: DatasetName?
+    var data: String? { dataGiven?.rawValue }
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
-    @Option(help: "Split: train, valid or test.") var split: String = "test"
+    @Option(help: "Split: \(Split.allCases.map(\.rawValue).joined(separator: ", ")).") var split: Split = .test
     @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Class prior p(y): uniform, or train (the training split's class frequencies).")
-    var prior: String = "uniform"
+    var prior: ClassPriorChoice = .uniform
     @Option(help: "Folder for least-sure.png and scores.csv.") var outDir: String = "classify"
     @Option(parsing: .unconditional, help: "Number of least-sure images to show.") var show: Int = 16
     @Option(parsing: .unconditional, help: "Enlarge each pixel of least-sure.png this many times.") var scale: Int = 3
@@ -39,11 +40,6 @@ struct Classify: ParsableCommand {
         if let list = checkpoints, checkpointList(list).count < 2 {
             throw ValidationError("--checkpoints needs one checkpoint per class, at least two, comma-separated; got '\(list)'")
         }
-        if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
-        if let data, DatasetName(rawValue: data) == nil {
-            throw ValidationError("unknown data set '\(data)'; known: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if prior != "uniform" && prior != "train" { throw ValidationError("--prior must be uniform or train, got '\(prior)'") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
         if show < 0 { throw ValidationError("--show must not be negative, got \(show)") }
         if scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
@@ -91,7 +87,7 @@ struct Classify: ParsableCommand {
         let c = classifier.config
         try checkPictureSize(c, images: 16, scale: scale, copies: 1, options: "--scale \(scale)")
         if let batchSize { try checkBatchSize(c, images: batchSize, option: "--batch-size") }
-        var images = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, levels: c.levels)
+        var images = try loadSplit(name, split: split, dataDirectory: dir, levels: c.levels)
         guard let allLabels = images.labels else {
             throw ClassificationError(description: "\(name) has no class labels to classify against; use mnist or fashion-mnist (--data)")
         }
@@ -108,7 +104,7 @@ struct Classify: ParsableCommand {
         if let limit, limit < images.count { images = images.prefix(limit) }
         let k = classifier.classes
         let logPrior: [Float]
-        if prior == "train" {
+        if prior == .train {
             let train = try DatasetCatalog.load(name: name, split: .train, dataDirectory: dir)
             logPrior = ClassPrior.frequencies(of: train.labels ?? [], classes: k)
         } else {
@@ -120,7 +116,7 @@ struct Classify: ParsableCommand {
         let truth = images.labels!
         let confusion = try ConfusionMatrix(truth: truth, predictions: result.predictions, classes: k)
         print(String(format: "classified %d images of %@/%@ with %@ (%d classes, %@ prior) in %.1f s",
-                     images.count, name, split, checkpoint ?? "\(k) per-class checkpoints", k, prior,
+                     images.count, name, split.rawValue, checkpoint ?? "\(k) per-class checkpoints", k, prior.rawValue,
                      Date().timeIntervalSince(t0)))
         print(String(format: "accuracy %.2f%% (%d of %d); error %.2f%%", 100 * confusion.accuracy, confusion.correct,
                      confusion.total, 100 * (1 - confusion.accuracy)))
@@ -153,4 +149,12 @@ struct Classify: ParsableCommand {
             print("wrote \(csvPath)")
         }
     }
+}
+
+/// The class prior p(y) that `classify` combines with the likelihoods.
+enum ClassPriorChoice: String, CaseIterable, ExpressibleByArgument {
+    /// Every class equally likely.
+    case uniform
+    /// The class frequencies of the training split.
+    case train
 }

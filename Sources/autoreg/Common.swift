@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoregData
 import AutoregImaging
 import AutoregModels
 import AutoregNN
@@ -9,6 +10,9 @@ import Foundation
 extension ModelKind: ExpressibleByArgument {}
 extension PixelOrdering: ExpressibleByArgument {}
 extension Binarization: ExpressibleByArgument {}
+extension Split: ExpressibleByArgument {}
+extension DatasetName: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
 
 /// Options every compute-heavy command takes.
 struct ComputeOptions: ParsableArguments {

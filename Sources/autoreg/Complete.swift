@@ -22,8 +22,9 @@ struct Complete: ParsableCommand {
     @OptionGroup var imageLimit: ImageLimitOptions
     @Option(help: "The image to complete (PNG of the model's size; grey or colour).") var image: String?
     @Option(parsing: .unconditional, help: "Take the image with this index from a data set instead.") var index: Int?
-    @Option(help: "Data set for --index (default: the one the checkpoint was trained on).") var data: String?
-    @Option(help: "Split for --index: train, valid or test.") var split: String = "test"
+    @Option(name: .customLong("data"), help: "Data set for --index (default: the one the checkpoint was trained on).") var dataGiven: DatasetName?
+    var data: String? { dataGiven?.rawValue }
+    @Option(help: "Split for --index: \(Split.allCases.map(\.rawValue).joined(separator: ", ")).") var split: Split = .test
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
     @Option(help: "Observed pixels: top-half, or a mask PNG of the image's size (white = observed).")
     var observe: String = "top-half"
@@ -33,7 +34,6 @@ struct Complete: ParsableCommand {
     func validate() throws {
         if (image == nil) == (index == nil) { throw ValidationError("give exactly one of --image FILE.png and --index N") }
         if let index, index < 0 { throw ValidationError("--index must not be negative, got \(index)") }
-        if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
         if k < 1 { throw ValidationError("-k must be at least 1") }
         if !out.hasSuffix(".png") { throw ValidationError("--out must name a .png file, got '\(out)'") }
     }
@@ -53,7 +53,7 @@ struct Complete: ParsableCommand {
         } else {
             let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
             let dir = dataDir ?? ck.training?.options.dataDirectory
-            let set = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, for: model)
+            let set = try loadSplit(name, split: split, dataDirectory: dir, for: model)
             guard index! < set.count else {
                 throw SamplingError("--index \(index!) is out of range: \(name) \(split) has \(set.count) images")
             }

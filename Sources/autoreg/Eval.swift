@@ -25,8 +25,9 @@ struct Eval: ParsableCommand {
     var checkpoints: [String] = []
     @Flag(help: "Evaluate the Polyak average of the weights saved in a run's last.ckpt (train --ema).")
     var average = false
-    @Option(help: "Split: train, valid or test.") var split: String = "test"
-    @Option(help: "Data set (default: the one the checkpoint was trained on).") var data: String?
+    @Option(help: "Split: \(Split.allCases.map(\.rawValue).joined(separator: ", ")).") var split: Split = .test
+    @Option(name: .customLong("data"), help: "Data set (default: the one the checkpoint was trained on).") var dataGiven: DatasetName?
+    var data: String? { dataGiven?.rawValue }
     @Option(help: "Folder holding the data set's files.") var dataDir: String?
     @Option(parsing: .unconditional, help: "made: average this many masks (default: all the model has).") var masks: Int?
     @Flag(help: "Also evaluate the training split and print the train/test gap.") var gap = false
@@ -43,7 +44,6 @@ struct Eval: ParsableCommand {
     func validate() throws {
         if checkpoints.isEmpty { throw ValidationError("Missing expected argument '--checkpoint <checkpoint>'") }
         if perPixel && checkpoints.count > 1 { throw ValidationError("--per-pixel takes one --checkpoint") }
-        if Split(rawValue: split) == nil { throw ValidationError("--split must be train, valid or test, got '\(split)'") }
         if let m = masks, m < 1 { throw ValidationError("--masks must be at least 1") }
         if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
@@ -72,7 +72,7 @@ struct Eval: ParsableCommand {
         let dir = dataDir ?? ck.training?.options.dataDirectory
         let binarization = ck.training?.options.binarization ?? .fixed
         if perPixel {
-            let d = try loadSplit(name, split: Split(rawValue: split)!, dataDirectory: dir, for: model,
+            let d = try loadSplit(name, split: split, dataDirectory: dir, for: model,
                                   binarization: binarization)
             return try writePerPixelMap(model, d)
         }
@@ -98,10 +98,10 @@ struct Eval: ParsableCommand {
             }
             return mixture
         }
-        let main = try report(Split(rawValue: split)!)
-        if gap && split != "train" {
+        let main = try report(split)
+        if gap && split != .train {
             let tr = try report(.train)
-            print(String(format: "gap (%@ - train) %.2f nats/image", split, main.natsPerImage - tr.natsPerImage))
+            print(String(format: "gap (%@ - train) %.2f nats/image", split.rawValue, main.natsPerImage - tr.natsPerImage))
         }
     }
 
@@ -145,7 +145,7 @@ struct Eval: ParsableCommand {
         let single = try Evaluator.perImageNLL(model, image)[0]  // MADE: the active mask, as the terms
         let label = data.labels.map { " (label \($0[i]))" } ?? ""
         print(String(format: "%@ image %d of %@%@: NLL %.2f nats = sum of %d per-pixel terms (model NLL of the image %.2f nats)",
-                     split, i, data.name, label, total, terms.count, single))
+                     split.rawValue, i, data.name, label, total, terms.count, single))
         if let made = model as? MADE, c.masks > 1 {
             let ensemble = try Evaluator.perImageNLL(model, image, masks: masks ?? c.masks)[0]
             print(String(format: "note: the terms are mask %d's; the %d-mask ensemble gives %.2f nats", made.activeMask,

@@ -17,9 +17,9 @@ struct Train: ParsableCommand {
 
     @OptionGroup var architecture: ArchitectureOptions
     @Option(name: .customLong("data"), help: "Data set name: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")) (default: binarized-mnist).")
-    var dataGiven: String?
+    var dataGiven: DatasetName?
     /// `--data`, binarized-mnist when not given.
-    var data: String { dataGiven ?? "binarized-mnist" }
+    var data: String { dataGiven?.rawValue ?? "binarized-mnist" }
     @Option(help: "Folder holding the data set's files (default: search the usual places).")
     var dataDir: String?
     @Option(help: "Binarisation of 8-bit data for binary models: none, fixed, dynamic.")
@@ -37,7 +37,7 @@ struct Train: ParsableCommand {
     var epochs: Int { epochsGiven ?? 10 }
     @Option(parsing: .unconditional, help: "Minibatch size.") var batchSize: Int = 100
     @Option(parsing: .unconditional, help: "Learning rate (default: 1e-3).") var lr: Float?
-    @Option(help: "Optimizer: adam or sgd.") var optimizer: String = "adam"
+    @Option(help: "Optimizer.") var optimizer: OptimizerKind = .adam
     @Option(parsing: .unconditional, help: "SGD momentum.") var momentum: Float = 0.9
     @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA (default: none).")
     var lrDecay: String?
@@ -84,7 +84,6 @@ struct Train: ParsableCommand {
         }
         if let lrDecay { _ = try parseSchedule(lrDecay) }
         if let ema, !(ema > 0 && ema < 1) { throw ValidationError("--ema must lie strictly between 0 and 1, got \(ema)") }
-        if optimizer != "adam" && optimizer != "sgd" { throw ValidationError("--optimizer must be adam or sgd, got '\(optimizer)'") }
         if masks < 1 { throw ValidationError("--masks must be at least 1") }
         if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be a number of at least 0, got \(weightDecay)") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
@@ -111,9 +110,6 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(shapeGiven.joined(separator: ", ")) cannot change the architecture of \(initFrom); "
                                       + "--init-from takes it from the checkpoint")
             }
-        }
-        if DatasetName(rawValue: data) == nil {
-            throw ValidationError("unknown data set '\(data)'; known: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -273,10 +269,10 @@ struct Train: ParsableCommand {
         check("--ordering", ordering == .natural ? nil : ordering, model.ordering)
         if direct && !model.directConnections { found.append("--direct (the run has no direct connections)") }
         if conditional && model.classes == 0 { found.append("--conditional (the run is unconditional)") }
-        check("--data", dataGiven, saved.dataset)
+        check("--data", dataGiven?.rawValue, saved.dataset)
         check("--binarize", binarize == .none ? nil : binarize, saved.binarization)
         check("--batch-size", batchSize == 100 ? nil : batchSize, saved.batchSize)
-        check("--optimizer", optimizer == "adam" ? nil : optimizer, saved.optimizer)
+        check("--optimizer", optimizer == .adam ? nil : optimizer, saved.optimizer)
         check("--momentum", momentum == 0.9 ? nil : momentum, saved.momentum)
         check("--weight-decay", weightDecay == 0 ? nil : weightDecay, saved.weightDecay)
         check("--seed", seed == 0 ? nil : seed, saved.seed)

@@ -404,7 +404,15 @@ final class ValidationTests: XCTestCase {
         assertRejects(options { $0.learningRate = .nan }, ["learning rate"])
     }
 
-    func testUnknownOptimizer() { assertRejects(options { $0.optimizer = "rmsprop" }, ["optimizer", "rmsprop", "adam", "sgd"]) }
+    /// An optimizer the code does not know cannot even be represented; saved options naming one
+    /// (a hand-edited checkpoint) are refused when decoded, with the known ones listed.
+    func testUnknownOptimizer() throws {
+        var json = String(decoding: try JSONEncoder().encode(options { _ in }), as: UTF8.self)
+        json = json.replacingOccurrences(of: "\"adam\"", with: "\"rmsprop\"")
+        XCTAssertThrowsError(try JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8))) { error in
+            for f in ["optimizer", "rmsprop", "adam", "sgd"] { XCTAssertTrue("\(error)".contains(f), "'\(error)' mentions '\(f)'") }
+        }
+    }
 
     func testNegativeEpochs() { assertRejects(options { $0.epochs = -1 }, ["epochs", "-1"]) }
 

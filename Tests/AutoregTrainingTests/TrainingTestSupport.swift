@@ -103,7 +103,7 @@ func trainingOptions(_ directory: URL, epochs: Int = 2, batchSize: Int = 25, lea
     o.epochs = epochs
     o.batchSize = batchSize
     o.learningRate = learningRate
-    o.optimizer = optimizer
+    o.optimizer = OptimizerKind(rawValue: optimizer)!
     o.seed = seed
     o.binarization = binarization
     o.checkpointMinutes = 1e6  // only the explicit checkpoints (epoch ends, time budget)
