@@ -201,7 +201,8 @@ final class CLITests: CLITestCase {
         let binary = try writeTinyBinarizedMNIST(counts: ["train": 40, "valid": 10, "test": 10])
         let grey = try writeTinyIDXMNIST(in: workDir, trainCount: 30, testCount: 10, seed: 12)
         func path(_ name: String) -> String { workDir.appendingPathComponent(name).path + "/best.ckpt" }
-        let common = ["--batch-size", "20", "--epochs", "1", "--lr", "0.05"]
+        // Validation on 50 images: the 10 000 of the tiny MNIST folder took most of a minute in debug builds.
+        let common = ["--batch-size", "20", "--epochs", "1", "--lr", "0.05", "--valid-limit", "50"]
         let onBinary = ["--data", "binarized-mnist", "--data-dir", binary], onGrey = ["--data", "mnist", "--data-dir", grey]
         for (name, args) in [("fvsbn", ["--model", "fvsbn"] + onBinary), ("nade", ["--model", "nade", "--hidden", "5"] + onBinary),
                              ("dynamic", ["--model", "fvsbn", "--binarize", "dynamic"] + onGrey),
