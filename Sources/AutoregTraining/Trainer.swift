@@ -105,7 +105,9 @@ public final class Trainer {
         var lastCheckpoint = Date()
         var windowImages = 0, windowStart = Date(), windowLoss = 0.0, windowBatches = 0
         var rate = 0.0
-        log("training \(model.config.kind) (\(model.parameterCount) parameters) on \(o.dataset): "
+        let outputs = model.config.levels == 2 ? "Bernoulli outputs" : "\(model.config.levels)-way softmax outputs"
+        let seen = [Binarization.fixed: " binarised at 0.5", .dynamic: " binarised afresh every batch"][o.binarization] ?? ""
+        log("training \(model.config.kind) (\(model.parameterCount) parameters, \(outputs)) on \(o.dataset)\(seen): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
             + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)" + (o.dropout > 0 ? ", dropout \(o.dropout)" : ""))
         var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)

@@ -22,8 +22,12 @@ struct Train: ParsableCommand {
     var data: String { dataGiven?.rawValue ?? "binarized-mnist" }
     @Option(help: "Folder holding the data set's files (default: search the usual places).")
     var dataDir: String?
-    @Option(help: "Binarisation of 8-bit data for binary models: none, fixed, dynamic.")
-    var binarize: Binarization = .none
+    @Option(help: ArgumentHelp("""
+        How a binary model sees 8-bit data: fixed (each pixel thresholded at 0.5, the default for a \
+        binary model on 8-bit data), dynamic (a fresh Bernoulli(value/255) draw per training batch) \
+        or none (no binarisation: for binary data, or 8-bit data with a 256-level model).
+        """, valueName: "how"))
+    var binarize: Binarization?
     @Option(parsing: .unconditional, help: "made: number of connectivity masks to train over (and to average at test time).")
     var masks: Int = 1
     @Option(help: "Pixel ordering: natural (raster) or random.")
@@ -119,7 +123,7 @@ struct Train: ParsableCommand {
         var options = TrainingOptions()
         options.dataset = data
         options.dataDirectory = dataDir
-        options.binarization = binarize
+        options.binarization = binarize ?? .none
         options.batchSize = batchSize
         options.epochs = epochs
         options.learningRate = lr ?? 1e-3
@@ -179,8 +183,8 @@ struct Train: ParsableCommand {
                 m = try warmStartModel(warmStart, path: initFrom, options: &options)
             } else {
                 let shape = try imageShape(of: data, dataDirectory: dataDir)
-                let modelLevels = architecture.levels(dataLevels: shape.levels, binarized: binarize != .none)
-                binarizeForBinaryModel(modelLevels: modelLevels, dataLevels: shape.levels, &options)
+                let modelLevels = architecture.levels(dataLevels: shape.levels, binarized: (binarize ?? .none) != .none)
+                try binarizeForBinaryModel(modelLevels: modelLevels, dataLevels: shape.levels, &options)
                 if conditional && shape.classes == 0 {
                     throw ValidationError("--conditional needs class labels, and \(data) has none")
                 }
@@ -214,7 +218,7 @@ struct Train: ParsableCommand {
             throw ValidationError("\(path) models \(c.height)x\(c.width)x\(c.channels) images; \(data) has "
                                   + "\(shape.height)x\(shape.width)x\(shape.channels)")
         }
-        binarizeForBinaryModel(modelLevels: c.levels, dataLevels: shape.levels, &options)
+        try binarizeForBinaryModel(modelLevels: c.levels, dataLevels: shape.levels, &options)
         if c.classes > 0 && shape.classes != c.classes {
             throw ValidationError("\(path) is conditioned on \(c.classes) classes; \(data) has \(shape.classes)")
         }
@@ -223,9 +227,14 @@ struct Train: ParsableCommand {
         return model
     }
 
-    /// 8-bit data for a binary model is thresholded at 0.5 unless --binarize chose otherwise.
-    func binarizeForBinaryModel(modelLevels: Int, dataLevels: Int, _ options: inout TrainingOptions) {
-        guard modelLevels == 2 && dataLevels == 256 && binarize == .none else { return }
+    /// 8-bit data for a binary model is thresholded at 0.5 unless --binarize chose otherwise;
+    /// an explicit `--binarize none` there is an error, since a binary model needs binary pixels.
+    func binarizeForBinaryModel(modelLevels: Int, dataLevels: Int, _ options: inout TrainingOptions) throws {
+        if modelLevels == 2 && dataLevels == 256 && binarize == Binarization.none {
+            throw ValidationError("--binarize none: \(data) is 8-bit and the model binary (levels 2); choose --binarize "
+                + "fixed or dynamic, or a 256-level model (--levels 256)")
+        }
+        guard modelLevels == 2 && dataLevels == 256 && binarize == nil else { return }
         options.binarization = .fixed
         note("note: \(data) is 8-bit; binarising it at 0.5 for a binary model (see --binarize)")
     }
@@ -234,12 +243,15 @@ struct Train: ParsableCommand {
     func finish(_ trainer: Trainer) throws {
         let state = try trainer.run()
         let o = state.options  // the run's own settings, also when resumed
+        if state.bestValidNLL == nil {
+            note("no epoch has finished yet, so there is no \(o.outputDirectory)/best.ckpt; --resume continues from last.ckpt")
+        }
         if let sig = trainer.stoppedBySignal { throw ExitCode(128 + sig) }
         if let best = state.bestValidNLL {
             print(String(format: "best valid NLL %.2f nats at epoch %d; checkpoints in %@", best, state.bestEpoch ?? 0,
                          o.outputDirectory))
         }
-        if test {
+        if test && state.bestValidNLL != nil {
             let (m, _) = try loadModel(o.outputDirectory + "/best.ckpt")
             let data = try loadSplit(o.dataset, split: .test, dataDirectory: o.dataDirectory, for: m,
                                      binarization: o.binarization)
@@ -270,7 +282,7 @@ struct Train: ParsableCommand {
         if direct && !model.directConnections { found.append("--direct (the run has no direct connections)") }
         if conditional && model.classes == 0 { found.append("--conditional (the run is unconditional)") }
         check("--data", dataGiven?.rawValue, saved.dataset)
-        check("--binarize", binarize == .none ? nil : binarize, saved.binarization)
+        check("--binarize", binarize, saved.binarization)
         check("--batch-size", batchSize == 100 ? nil : batchSize, saved.batchSize)
         check("--optimizer", optimizer == .adam ? nil : optimizer, saved.optimizer)
         check("--momentum", momentum == 0.9 ? nil : momentum, saved.momentum)

@@ -13,10 +13,11 @@ final class BadInputCLITests: CLITestCase {
     override var defaultTimeout: TimeInterval { 120 }
 
     /// A PNG data set of `size`x`size` grey images, one subfolder per class in each split.
-    func writePNGFolder(_ name: String, size: Int = 28, train: [String: Int], valid: [String: Int]) throws -> String {
+    func writePNGFolder(_ name: String, size: Int = 28, train: [String: Int], valid: [String: Int],
+                        test: [String: Int] = [:]) throws -> String {
         let root = workDir.appendingPathComponent(name)
         var rng = RandomGenerator(seed: 7)
-        for (split, classes) in [("train", train), ("valid", valid)] {
+        for (split, classes) in [("train", train), ("valid", valid), ("test", test)] {
             for (cls, count) in classes {
                 let dir = root.appendingPathComponent("\(split)/\(cls)")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -161,6 +162,32 @@ final class BadInputCLITests: CLITestCase {
         let args = ["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1", "--out", out]
         assertFailsCleanly(try run(args + ["--max-image-pixels", "100"]), mentioning: ["144", "--max-image-pixels"])
         assertSucceeds(try run(args + ["--max-image-pixels", "144"]))
+    }
+
+    /// Training says what it models and how it sees the data; `--binarize none` means none.
+    func testTrainingSaysWhatItModelsAndHowItSeesTheData() throws {
+        let data = try writePNGFolder("grey", size: 4, train: ["x": 20], valid: ["x": 4])
+        let base = ["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1"]
+        let auto = try run(base + ["--out", workDir.appendingPathComponent("auto").path])
+        assertSucceeds(auto)
+        XCTAssertTrue(auto.stdout.contains("Bernoulli outputs") && auto.stdout.contains("binarised at 0.5"), auto.stdout)
+        let made = try run(["train", "--model", "made", "--hidden", "8", "--data", "png", "--data-dir", data, "--epochs", "1",
+                            "--out", workDir.appendingPathComponent("made").path])
+        XCTAssertTrue(made.stdout.contains("256-way softmax outputs") && !made.stdout.contains("binarised"), made.stdout)
+        assertFailsCleanly(try run(base + ["--binarize", "none", "--out", workDir.appendingPathComponent("none").path]),
+                           mentioning: ["--binarize none", "8-bit"])
+    }
+
+    /// A run stopped before its first epoch ends says there is no best.ckpt yet.
+    func testStopBeforeTheFirstEpochSaysThereIsNoBestCheckpoint() throws {
+        let data = try writePNGFolder("short", size: 4, train: ["x": 20], valid: ["x": 4], test: ["x": 4])
+        let out = workDir.appendingPathComponent("short-run").path
+        let r = try run(["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1", "--batch-size", "1",
+                         "--max-minutes", "1e-9", "--test", "--out", out])
+        assertSucceeds(r)
+        XCTAssertTrue(r.stderr.contains("no epoch has finished yet") && r.stderr.contains("best.ckpt"), r.stderr)
+        XCTAssertFalse(r.stdout.contains("test NLL"), "nothing to test yet: \(r.stdout)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/last.ckpt"))
     }
 
     /// SIGTERM during eval stops within a second or so, says so, and exits 128 + 15.
