@@ -1,4 +1,6 @@
 import ArgumentParser
+import AutoregModels
+import AutoregData
 import AutoregTensor
 import AutoregTraining
 import Foundation
@@ -9,7 +11,8 @@ struct Autoreg: ParsableCommand {
         commandName: "autoreg",
         abstract: "Train, evaluate, sample and benchmark autoregressive image models.",
         discussion: """
-        Models: fvsbn, nade, made, pixelcnn, gated-pixelcnn. Data sets: binarized-mnist, mnist, fashion-mnist \
+        Models: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")). \
+        Data sets: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")) \
         (looked for under --data-dir, $AUTOREG_DATA, ../shared/data, ./data and \
         /usr/share/datasets). Likelihoods are reported in nats per image and bits per dimension.
         """,

@@ -1,3 +1,4 @@
+import AutoregData
 import AutoregModels
 import AutoregTensor
 import AutoregTraining
@@ -10,7 +11,8 @@ final class CLITests: CLITestCase {
         let r = try run(["--help"])
         XCTAssertEqual(r.status, 0, r.all)
         let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for word in ["train", "eval", "sample", "bench", "fvsbn", "nade", "made", "bits per dimension"] {
+        for word in ["train", "eval", "sample", "bench", "bits per dimension"] + ModelKind.allCases.map(\.rawValue)
+            + DatasetName.allCases.map(\.rawValue) {
             XCTAssertTrue(text.contains(word), "--help mentions \(word): \(r.stdout)")
         }
     }
