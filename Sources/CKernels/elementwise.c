@@ -1,7 +1,13 @@
 #include "ar_kernels.h"
+#include "ar_dispatch.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+// Fuse a·b + c into one FMA where the clone has it (the same as -ffp-contract=fast, in the file).
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#endif
 
 // exp(x) = 2^k * exp(r), r = x - k ln2 in [-ln2/2, ln2/2], exp(r) by a degree-6 polynomial.
 static inline float ar_expf(float x) {
@@ -21,11 +27,11 @@ static inline float ar_expf(float x) {
     return p * scale;
 }
 
-void ar_exp(const float *x, float *y, size_t n) {
+AR_HOT void ar_exp(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = ar_expf(x[i]);
 }
 
-void ar_sigmoid(const float *x, float *y, size_t n) {
+AR_HOT void ar_sigmoid(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + ar_expf(-x[i]));
 }
 
@@ -41,11 +47,11 @@ static inline float ar_tanhf(float v) {
     return copysignf(t, v);
 }
 
-void ar_tanh(const float *x, float *y, size_t n) {
+AR_HOT void ar_tanh(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = ar_tanhf(x[i]);
 }
 
-void ar_gate_forward(const float *x, float *y, size_t groups, size_t inner) {
+AR_HOT void ar_gate_forward(const float *x, float *y, size_t groups, size_t inner) {
     for (size_t g = 0; g < groups; g++) {
         const float *a = x + 2 * g * inner, *b = a + inner;
         float *out = y + g * inner;
@@ -53,7 +59,7 @@ void ar_gate_forward(const float *x, float *y, size_t groups, size_t inner) {
     }
 }
 
-void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
+AR_HOT void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
                       int accumulate) {
     for (size_t g = 0; g < groups; g++) {
         const float *a = x + 2 * g * inner, *b = a + inner, *dy = gy + g * inner;
@@ -67,7 +73,7 @@ void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups,
     }
 }
 
-void ar_softplus(const float *x, float *y, size_t n) {
+AR_HOT void ar_softplus(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         y[i] = (v > 0 ? v : 0) + log1pf(ar_expf(-fabsf(v)));
@@ -90,14 +96,14 @@ static inline float ar_log1p_unit(float e) {
     return 2.0f * s * p;
 }
 
-void ar_bernoulli_nll(const float *logits, const float *targets, float *out, size_t n) {
+AR_HOT void ar_bernoulli_nll(const float *logits, const float *targets, float *out, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float l = logits[i];
         out[i] = (l > 0 ? l : 0) - targets[i] * l + ar_log1p_unit(ar_expf(-fabsf(l)));
     }
 }
 
-void ar_categorical_nll(const float *logits, const int *targets, float *out, float *probs,
+AR_HOT void ar_categorical_nll(const float *logits, const int *targets, float *out, float *probs,
                         size_t rows, size_t classes) {
     for (size_t r = 0; r < rows; r++) {
         const float *row = logits + r * classes;
@@ -121,7 +127,7 @@ void ar_categorical_nll(const float *logits, const int *targets, float *out, flo
     }
 }
 
-void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step, float b1,
+AR_HOT void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step, float b1,
              float b2, float eps, float wd, float c2) {
     float inv_c2 = 1.0f / c2;
     for (size_t j = 0; j < n; j++) {
@@ -130,7 +136,7 @@ void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step,
         float vj = b2 * v[j] + (1.0f - b2) * gj * gj;
         m[j] = mj;
         v[j] = vj;
-        w[j] -= step * mj / (sqrtf(vj * inv_c2) + eps);
+        w[j] -= step * mj / (AR_SQRT(vj * inv_c2) + eps);
     }
 }
 
@@ -143,7 +149,7 @@ int ar_set_threads(int n) {
     return 1;
 }
 
-float ar_sum(const float *x, size_t n) {
+AR_HOT float ar_sum(const float *x, size_t n) {
     // Eight independent partial sums: the loop vectorises without reassociation flags.
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;

@@ -1,7 +1,12 @@
 #include "ar_kernels.h"
+#include "ar_dispatch.h"
 #include <string.h>
 
-void ar_sigmoid(const float *x, float *y, size_t n);
+// Fuse a·b + c into one FMA where the clone has it (the same as -ffp-contract=fast, in the file).
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#endif
+
 
 // Sixteen independent partial sums let the compiler vectorise the reduction without
 // reassociating floating-point math globally (results stay deterministic).
@@ -20,7 +25,7 @@ static inline float dot(const float *a, const float *b, size_t n) {
 // row of W, V and their gradients is loaded once per batch instead of once per image
 // (the weights are megabytes; the per-image states [B, H] stay in cache).
 
-void ar_nade_forward(const float *x, const float *W, const float *V, const float *b,
+AR_HOT void ar_nade_forward(const float *x, const float *W, const float *V, const float *b,
                      const float *c, float *logits, float *scratch, size_t B, size_t D, size_t H) {
     float *A = scratch, *h = scratch + B * H;  // A[n] = running pre-activation of image n
     for (size_t n = 0; n < B; n++) memcpy(A + n * H, c, H * sizeof(float));
@@ -37,7 +42,7 @@ void ar_nade_forward(const float *x, const float *W, const float *V, const float
     }
 }
 
-void ar_nade_backward(const float *x, const float *W, const float *V, const float *c,
+AR_HOT void ar_nade_backward(const float *x, const float *W, const float *V, const float *c,
                       const float *g, float *dx, float *dW, float *dV, float *db, float *dc,
                       float *scratch, size_t B, size_t D, size_t H) {
     // A[n] = a_i of image n, walked back from a_D by subtracting x_i W_i;
