@@ -63,9 +63,11 @@ public enum Evaluator {
     /// The equal-weight mixture (1/K) Σₖ pₖ(x) of several models on the same images (see
     /// `mixtureNLL`), and each member's own result, in the order given. The models must share
     /// the image shape and levels. Each MADE among them averages `masks` masks (all it has
-    /// when nil).
+    /// when nil). `perImage`, if given, receives every image's NLL: the mixture's and each
+    /// member's, in nats.
     public static func evaluateMixture(_ models: [any AutoregressiveModel], _ data: ImageDataset,
-                                       batchSize: Int? = nil, masks: Int? = nil)
+                                       batchSize: Int? = nil, masks: Int? = nil,
+                                       perImage: ((_ mixture: [Float], _ members: [[Float]]) -> Void)? = nil)
         throws -> (mixture: EvaluationResult, members: [EvaluationResult]) {
         precondition(!models.isEmpty, "a mixture needs at least one model")
         var perModel: [[Float]] = [], members: [EvaluationResult] = []
@@ -76,7 +78,9 @@ public enum Evaluator {
             perModel.append(nll)
             members.append(result(nll, dimension: data.dimension, seconds: Date().timeIntervalSince(t)))
         }
-        let mixture = result(mixtureNLL(perModel), dimension: data.dimension, seconds: Date().timeIntervalSince(t0))
+        let perImageMixture = models.count == 1 ? perModel[0] : mixtureNLL(perModel)
+        perImage?(perImageMixture, perModel)
+        let mixture = result(perImageMixture, dimension: data.dimension, seconds: Date().timeIntervalSince(t0))
         return (mixture, members)
     }
 

@@ -33,6 +33,9 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also evaluate the training split and print the train/test gap.") var gap = false
     @Option(parsing: .unconditional, help: "Evaluate only the first N images.") var limit: Int?
     @Option(parsing: .unconditional, help: "Images per batch (default: 500, or 50 for pixelcnn and gated-pixelcnn).") var batchSize: Int?
+    @Option(help: ArgumentHelp("Write every image's NLL to this CSV file: index, label, nats, bits/dim (full precision; with several --checkpoint, the mixture's, then each member's nats).",
+                               valueName: "file.csv"))
+    var perImage: String?
     @Flag(help: "Map -log p(x_i | x_<i) over the pixels of one image (--index) into a PNG (--out).")
     var perPixel = false
     @Option(parsing: .unconditional, help: "--per-pixel: index of the image in the split (default 0).") var index: Int?
@@ -49,6 +52,7 @@ struct Eval: ParsableCommand {
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
         if !perPixel && (index != nil || out != nil) { throw ValidationError("--index and --out go with --per-pixel") }
         if perPixel && gap { throw ValidationError("--gap does not go with --per-pixel") }
+        if perPixel && perImage != nil { throw ValidationError("--per-image does not go with --per-pixel") }
         if let i = index, i < 0 { throw ValidationError("--index must not be negative, got \(i)") }
         if let o = out, !o.hasSuffix(".png") { throw ValidationError("--out must name a .png file, got '\(o)'") }
         if scale < 1 { throw ValidationError("--scale must be at least 1, got \(scale)") }
@@ -88,7 +92,10 @@ struct Eval: ParsableCommand {
                        s.rawValue, r.natsPerImage, r.bitsPerDimension, r.images, name, r.seconds, r.imagesPerSecond, what)
             }
             // One model is a mixture of one: the same path, without the members' lines.
-            let (mixture, members) = try Evaluator.evaluateMixture(loaded.map(\.0), d, batchSize: batchSize, masks: masks)
+            var table: (mixture: [Float], members: [[Float]])?
+            let (mixture, members) = try Evaluator.evaluateMixture(loaded.map(\.0), d, batchSize: batchSize, masks: masks,
+                                                                   perImage: perImage == nil || s != split ? nil : { table = ($0, $1) })
+            if let path = perImage, let table { try writePerImageCSV(table.mixture, members: table.members, data: d, to: path) }
             if loaded.count == 1 {
                 let k = (model as? MADE).map { _ in masks ?? model.config.masks } ?? 1
                 print(line(mixture, k > 1 ? ", ensemble of \(k) masks" : ""))
@@ -103,6 +110,23 @@ struct Eval: ParsableCommand {
             let tr = try report(.train)
             print(String(format: "gap (%@ - train) %.2f nats/image", split.rawValue, main.natsPerImage - tr.natsPerImage))
         }
+    }
+
+    /// --per-image: one row per image, every figure at full precision (Swift's shortest
+    /// round-trip text), so that a spreadsheet or NumPy gets the numbers `eval` averaged.
+    func writePerImageCSV(_ nll: [Float], members: [[Float]], data: ImageDataset, to path: String) throws {
+        let ln2D = Double(data.dimension) * M_LN2
+        var header = "index,label,nll_nats,bits_per_dim"
+        if members.count > 1 { header += members.indices.map { ",nll_nats_checkpoint\($0 + 1)" }.joined() }
+        var lines = [header]
+        lines.reserveCapacity(nll.count + 1)
+        for (i, v) in nll.enumerated() {
+            var row = "\(i),\(data.labels.map { String($0[i]) } ?? ""),\(v),\(Double(v) / ln2D)"
+            if members.count > 1 { row += members.map { ",\($0[i])" }.joined() }
+            lines.append(row)
+        }
+        try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
+        print("wrote \(nll.count) rows to \(path)")
     }
 
     /// The members of a mixture must model the same images, and see the same ones.
