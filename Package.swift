@@ -43,6 +43,14 @@ let package = Package(
                 dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "CKernels", "CZlib"]),
         .executableTarget(name: "autoreg", dependencies: [
             "AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "AutoregTraining", "AutoregImaging",
+            "AutoregBenchSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The one timing helper and the JSON lines of `autoreg bench` and `autoreg-lab`.
+        .target(name: "AutoregBenchSupport"),
+        // Experiments, not product: our convolutions and sgemm against oneDNN's own primitives.
+        .executableTarget(name: "autoreg-lab", dependencies: [
+            "AutoregBenchSupport", "AutoregTensor", "AutoregModels", "CDNNL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
