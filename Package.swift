@@ -1,11 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Hot loops are plain C compiled for the build machine's vector ISA.
-let kernelFlags: [CSetting] = [
-    .unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"]),
-    .unsafeFlags(["-march=native"], .when(platforms: [.linux])),
-]
+/// Hot loops are plain C with no flags of their own: on x86-64 Linux each is compiled for
+/// AVX-512, AVX2+FMA and baseline x86-64 and the CPU picks one at load time
+/// (`Sources/CKernels/ar_dispatch.h`), so one build runs on every machine; FMA contraction
+/// is a pragma in the C files. No unsafe flags, so the package can be a versioned dependency.
+let kernelFlags: [CSetting] = []
 /// Release builds keep Swift's bounds and overflow checks (plain `-O`): a bug must stop with
 /// a message, never corrupt memory. Hot loops live in CKernels.
 
