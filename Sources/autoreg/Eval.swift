@@ -41,6 +41,12 @@ struct Eval: ParsableCommand {
     @Option(parsing: .unconditional, help: "--per-pixel: index of the image in the split (default 0).") var index: Int?
     @Option(help: "--per-pixel: output PNG (default per-pixel-nll.png).") var out: String?
     @Option(parsing: .unconditional, help: "--per-pixel: enlarge each pixel this many times.") var scale: Int = 8
+    @Option(help: ArgumentHelp("--per-pixel: also write the terms as numbers: a .csv (row, column, channel, nats) or a .npy (float32, height x width x channels).",
+                               valueName: "file"))
+    var terms: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("--per-pixel: top of the heat map's scale in nats (default: the image's largest term), so that maps of several images compare.",
+                                                        valueName: "nats"))
+    var scaleMax: Float?
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var imageLimit: ImageLimitOptions
 
@@ -50,7 +56,13 @@ struct Eval: ParsableCommand {
         if let m = masks, m < 1 { throw ValidationError("--masks must be at least 1") }
         if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1, got \(l)") }
-        if !perPixel && (index != nil || out != nil) { throw ValidationError("--index and --out go with --per-pixel") }
+        if !perPixel && (index != nil || out != nil || terms != nil || scaleMax != nil) {
+            throw ValidationError("--index, --out, --terms and --scale-max go with --per-pixel")
+        }
+        if let t = terms, !(t.hasSuffix(".csv") || t.hasSuffix(".npy")) {
+            throw ValidationError("--terms must name a .csv or .npy file, got '\(t)'")
+        }
+        if let m = scaleMax, !(m > 0 && m.isFinite) { throw ValidationError("--scale-max must be a positive number, got \(m)") }
         if perPixel && gap { throw ValidationError("--gap does not go with --per-pixel") }
         if perPixel && perImage != nil { throw ValidationError("--per-image does not go with --per-pixel") }
         if let i = index, i < 0 { throw ValidationError("--index must not be negative, got \(i)") }
@@ -129,6 +141,23 @@ struct Eval: ParsableCommand {
         print("wrote \(nll.count) rows to \(path)")
     }
 
+    /// --terms: the per-sub-pixel terms as a CSV table or a NumPy array (float32, [H, W, C]).
+    func writeTerms(terms values: [Float], _ c: ModelConfig, to path: String) throws {
+        let data: Data
+        if path.hasSuffix(".npy") {
+            data = npyFloat32(values, shape: [c.height, c.width, c.channels])
+        } else {
+            var lines = ["row,column,channel,nats"]
+            for (j, v) in values.enumerated() {
+                let pixel = j / c.channels
+                lines.append("\(pixel / c.width),\(pixel % c.width),\(j % c.channels),\(v)")
+            }
+            data = Data((lines.joined(separator: "\n") + "\n").utf8)
+        }
+        try writeAtomically(data, to: path)
+        print("wrote the \(values.count) terms to \(path)")
+    }
+
     /// The members of a mixture must model the same images, and see the same ones.
     func checkMixture(_ loaded: [(any AutoregressiveModel, Checkpoint)], dataset: String, dataDirectory: String?) throws {
         let (first, ck) = loaded[0], c = first.config
@@ -181,7 +210,8 @@ struct Eval: ParsableCommand {
         let top = field.indices.sorted { field[$0] > field[$1] }.prefix(5)
         print("most surprising pixels: " + top.map { String(format: "(%d,%d) %.2f", $0 / c.width, $0 % c.width, field[$0]) }
             .joined(separator: ", ") + " nats")
-        let high = max(field.max() ?? 1, 1e-6)
+        let high = scaleMax ?? max(field.max() ?? 1, 1e-6)
+        if let path = self.terms { try writeTerms(terms: terms, c, to: path) }
         let heat = HeatMap.render(field, height: c.height, width: c.width, range: 0...high, colormap: .inferno, scale: scale)
         let picture = RasterImage(width: c.width, height: c.height, channels: c.channels,
                                   pixels: expandLevels(Array(data.image(i)), levels: data.levels)).upscaled(by: scale)
@@ -190,4 +220,19 @@ struct Eval: ParsableCommand {
         try PNG.write(picture.beside(heat, gap: 2 * scale), to: path)
         print(String(format: "wrote %@ (left: the image; right: -log p(x_i | x_<i) per pixel, inferno, 0 to %.2f nats)", path, high))
     }
+}
+
+/// A NumPy `.npy` file (format 1.0) holding `values` as little-endian float32 of `shape`.
+func npyFloat32(_ values: [Float], shape: [Int]) -> Data {
+    let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
+    // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
+    let unpadded = 10 + header.utf8.count + 1
+    header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+    var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+    let length = UInt16(header.utf8.count)
+    data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+    data.append(contentsOf: Array(header.utf8))
+    for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+    return data
 }

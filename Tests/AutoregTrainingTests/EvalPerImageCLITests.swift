@@ -1,3 +1,4 @@
+import AutoregImaging
 import AutoregModels
 import AutoregTensor
 import AutoregTraining
@@ -67,5 +68,85 @@ final class EvalPerImageCLITests: CLITestCase {
         let ckpt = try writeCheckpoint(.fvsbn, "f.ckpt", seed: 4)
         assertFailsCleanly(try run(["eval", "--checkpoint", ckpt, "--per-pixel", "--per-image", "x.csv"]),
                            mentioning: ["--per-image", "--per-pixel"])
+    }
+}
+
+/// `eval --per-pixel --terms FILE`: the per-pixel terms as numbers; `--scale-max` fixes the
+/// heat map's scale so that maps of several images compare.
+final class PerPixelTermsCLITests: CLITestCase {
+    override var workDirLabel: String { "autoreg-per-pixel-terms" }
+
+    func setUpData() throws -> (mnist: String, checkpoint: String) {
+        let mnist = try writeTinyIDXMNIST(in: workDir, trainCount: 10, testCount: 3, seed: 21)
+        let model = try makeModel(ModelConfig(kind: .fvsbn, height: 28, width: 28))
+        perturb(model, std: 0.05, seed: 5)
+        let path = workDir.appendingPathComponent("fvsbn.ckpt").path
+        try Checkpoint(model: model).write(to: path)
+        return (mnist, path)
+    }
+
+    /// The total printed for the image ("NLL 543.21 nats = sum of 784 per-pixel terms").
+    func printedTotal(_ r: Result) -> Double? {
+        guard let range = r.stdout.range(of: ": NLL ") else { return nil }
+        return Double(r.stdout[range.upperBound...].prefix { $0 != " " })
+    }
+
+    func testTermsAsCSVAndNPYAgreeWithThePrintedTotal() throws {
+        let (mnist, ckpt) = try setUpData()
+        let csv = workDir.appendingPathComponent("terms.csv").path, npy = workDir.appendingPathComponent("terms.npy").path
+        let common = ["eval", "--checkpoint", ckpt, "--data", "mnist", "--data-dir", mnist, "--per-pixel", "--index", "2",
+                      "--out", workDir.appendingPathComponent("map.png").path]
+        let a = try run(common + ["--terms", csv]), b = try run(common + ["--terms", npy])
+        assertSucceeds(a)
+        assertSucceeds(b)
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "row,column,channel,nats")
+        let rows = lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(rows.count, 784)
+        XCTAssertEqual(rows[29].prefix(3), ["1", "1", "0"], "row-major: entry 29 is row 1, column 1")
+        let values = rows.map { Float($0[3])! }
+        XCTAssertEqual(Double(values.reduce(0, +)), try XCTUnwrap(printedTotal(a)), accuracy: 0.01)
+
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: npy)))
+        XCTAssertEqual(Array(bytes.prefix(8)), [0x93] + Array("NUMPY".utf8) + [1, 0])
+        let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        XCTAssertEqual((10 + headerLength) % 64, 0, "data aligned to 64 bytes")
+        let header = String(decoding: bytes[10..<10 + headerLength], as: UTF8.self)
+        XCTAssertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (28, 28, 1)"), header)
+        let payload = bytes[(10 + headerLength)...]
+        XCTAssertEqual(payload.count, 784 * 4)
+        var fromNPY: [Float] = []
+        for i in stride(from: payload.startIndex, to: payload.endIndex, by: 4) {
+            var bits: UInt32 = 0
+            for k in 0..<4 { bits |= UInt32(payload[i + k]) << (8 * UInt32(k)) }
+            fromNPY.append(Float(bitPattern: bits))
+        }
+        XCTAssertEqual(fromNPY, values, "the same numbers in both files")
+    }
+
+    /// With --scale-max below every term, every heat-map pixel is the colour map's top colour;
+    /// without it, the map spans the image's own range.
+    func testScaleMaxFixesTheHeatMapsScale() throws {
+        let (mnist, ckpt) = try setUpData()
+        func heat(_ extra: [String]) throws -> [RGB] {
+            let png = workDir.appendingPathComponent("map-\(extra.count).png").path
+            let r = try run(["eval", "--checkpoint", ckpt, "--data", "mnist", "--data-dir", mnist, "--per-pixel",
+                             "--scale", "1", "--out", png] + extra)
+            assertSucceeds(r)
+            if let m = extra.last { XCTAssertTrue(r.stdout.contains("0 to \(m) nats"), r.stdout) }
+            let image = try PNG.read(path: png)
+            XCTAssertEqual(image.width, 28 + 2 + 28)
+            var colours: [RGB] = []
+            for y in 0..<28 {
+                for x in 0..<28 {
+                    let at: Int = (y * image.width + 30 + x) * image.channels
+                    colours.append(RGB(image.pixels[at], image.pixels[at + 1], image.pixels[at + 2]))
+                }
+            }
+            return colours
+        }
+        let top = Colormap.inferno.color(at: 1)
+        XCTAssertTrue(try heat(["--scale-max", "0.01"]).allSatisfy { $0 == top })
+        XCTAssertFalse(try heat([]).allSatisfy { $0 == top })
     }
 }
