@@ -110,7 +110,9 @@ final class BadInputCLITests: CLITestCase {
     }
 
     func testSizesBeyondMemoryAreRefusedWithTheirSize() throws {
-        let r = try run(["train", "--model", "made", "--hidden", "100000000", "--out", workDir.appendingPathComponent("h").path])
+        let data = try writePNGFolder("sizes", size: 28, train: ["x": 10], valid: ["x": 2])
+        let r = try run(["train", "--model", "made", "--hidden", "100000000", "--data", "png", "--data-dir", data,
+                         "--out", workDir.appendingPathComponent("h").path])
         assertFailsCleanly(r, mentioning: ["needs about", "GiB"])
         let ckpt = try writeCheckpoint(ModelConfig(kind: .made, height: 28, width: 28, hidden: [8]), "made.ckpt")
         assertFailsCleanly(try run(["sample", "--checkpoint", ckpt, "-n", "100000000"]), mentioning: ["-n", "needs about"])
