@@ -61,10 +61,14 @@ struct Train: ParsableCommand {
         --binarize dynamic); the model's architecture comes from the checkpoint, the optimizer starts afresh.
         """, valueName: "checkpoint"))
     var initFrom: String?
-    @Flag(help: """
-        Continue from OUT/last.ckpt with its saved settings. --epochs and --max-minutes apply anew; \
-        --lr, --lr-decay, --clip, --ema, --dropout and --valid-limit change the run only when given.
-        """) var resume = false
+    @Flag(help: ArgumentHelp("""
+        Continue from OUT/last.ckpt with its saved settings. \(Train.changeableOnResume) change the run \
+        only when given; an option that contradicts the run (another --model, --data, --batch-size, ...) is an error.
+        """)) var resume = false
+
+    /// The options that may change a run on --resume (`changeOnResume`); every other one must
+    /// agree with the run (`conflictsOnResume`).
+    static let changeableOnResume = "--epochs, --max-minutes, --lr, --lr-decay, --clip, --ema, --dropout, --valid-limit and --data-dir"
     @Option(parsing: .unconditional, help: "Stop after this many minutes (a checkpoint is written; resume later).")
     var maxMinutes: Double?
     @Option(parsing: .unconditional, help: "Use only the first N training images.") var trainLimit: Int?
@@ -162,8 +166,7 @@ struct Train: ParsableCommand {
             let conflicts = conflictsOnResume(ck.model, ck.training!.options)
             if !conflicts.isEmpty {
                 throw ValidationError("\(lastPath) cannot continue with \(conflicts.joined(separator: ", ")): --resume keeps "
-                    + "the run's model and data (--epochs, --max-minutes, --lr, --lr-decay, --clip, --ema, --dropout, "
-                    + "--valid-limit and --data-dir may change); start a new run with another --out instead")
+                    + "the run's model and data (\(Train.changeableOnResume) may change); start a new run with another --out instead")
             }
             let changes = try changeOnResume(&ck.training!.options)
             let m = try ck.makeModel(path: lastPath)
