@@ -50,18 +50,19 @@ let package = Package(
         .target(name: "AutoregBenchSupport"),
         // Experiments, not product: our convolutions and sgemm against oneDNN's own primitives.
         .executableTarget(name: "autoreg-lab", dependencies: [
-            "AutoregBenchSupport", "AutoregTensor", "AutoregModels", "CDNNL",
+            "AutoregBenchSupport", "AutoregTensor", "AutoregNN", "AutoregModels", "CDNNL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Helpers shared by test targets (a finite-difference gradient checker).
-        .target(name: "AutoregTestSupport", dependencies: ["AutoregTensor"], path: "Tests/AutoregTestSupport"),
+        .target(name: "AutoregTestSupport", dependencies: ["AutoregTensor", "AutoregModels"], path: "Tests/AutoregTestSupport"),
         .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregTestSupport"]),
         .testTarget(name: "AutoregModelsTests",
                     dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregTestSupport"]),
         .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregImaging"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
-        .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging"]),
+        .testTarget(name: "AutoregTrainingTests",
+                    dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging", "AutoregTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -7,6 +7,9 @@ import Foundation
 /// Pixels are passed as a [batch, dimension] tensor of raw values: 0/1 for binary data,
 /// 0...255 for 8-bit data. Each model scales its inputs itself.
 public protocol AutoregressiveModel: ParameterContainer {
+    /// Images per evaluation batch unless the user says otherwise (default 500).
+    static var evaluationBatchSize: Int { get }
+
     var config: ModelConfig { get }
     /// `ordering[t]` is the index of the pixel generated at step t.
     var ordering: [Int] { get }
@@ -21,28 +24,38 @@ public protocol AutoregressiveModel: ParameterContainer {
     func logits(_ pixels: Tensor, pixel i: Int) -> [Float]
 }
 
+/// A model in the registry (`ModelKind.type`): built from a configuration alone.
+public protocol RegisteredModel: AutoregressiveModel {
+    /// Builds the model `config` describes (weights initialised from its seed); throws a
+    /// `ModelError` when the configuration is invalid or for another model.
+    init(config: ModelConfig) throws
+    /// The type of the model's own options in `ModelConfig.options`.
+    static var optionsType: any ModelOptions.Type { get }
+    /// One line for help texts: what the model is.
+    static var summary: String { get }
+    /// Whether the model can output a categorical distribution over 8-bit pixels (default
+    /// true; FVSBN and NADE are Bernoulli only).
+    static var supportsCategorical: Bool { get }
+}
+
+extension RegisteredModel {
+    public static var supportsCategorical: Bool { true }
+}
+
 extension AutoregressiveModel {
+    public static var evaluationBatchSize: Int { 500 }
+
     public var dimension: Int { config.dimension }
 
     /// Negative log-likelihood of each image in nats: [B].
     public func nll(_ pixels: Tensor) -> Tensor {
-        let out = logits(pixels)
-        return Self.nll(logits: out, pixels: pixels, levels: config.levels)
-    }
-
-    /// −log p(x) per image from conditional logits.
-    public static func nll(logits: Tensor, pixels: Tensor, levels: Int) -> Tensor {
-        if levels == 2 {
-            return logits.bernoulliNLL(targets: pixels).sum(axis: 1)
-        }
-        let targets = pixels.data.map { Int32($0) }
-        return logits.categoricalNLL(targets: targets).sum(axis: 1)
+        config.output.nll(logits: logits(pixels), pixels: pixels)
     }
 
     /// Default: all logits, then pixel `i`'s.
     public func logits(_ pixels: Tensor, pixel i: Int) -> [Float] {
         let out = withoutGrad { logits(pixels) }
-        let batch = out.shape[0], d = dimension, l = config.levels == 2 ? 1 : config.levels
+        let batch = out.shape[0], d = dimension, l = config.output.width
         var picked = [Float](repeating: 0, count: batch * l)
         for n in 0..<batch { for k in 0..<l { picked[n * l + k] = out.data[(n * d + i) * l + k] } }
         return picked
@@ -58,7 +71,7 @@ extension AutoregressiveModel {
     public func sampleByRerunning(count: Int, rng: inout RandomGenerator, temperature: Float = 1,
                                   fixed: [Float]? = nil, observed: [Bool]? = nil,
                                   progress: ((Int, Int) -> Void)? = nil) -> Sample {
-        let d = dimension, levels = config.levels
+        let d = dimension, output = config.output
         var x = fixed ?? [Float](repeating: 0, count: count * d)
         var probability = [Float](repeating: 0, count: count * d)
         for (step, i) in ordering.enumerated() {
@@ -67,11 +80,11 @@ extension AutoregressiveModel {
                 continue
             }
             let out = logits(Tensor(shape: [count, d], data: x), pixel: i)
-            let width = levels == 2 ? 1 : levels
+            let width = output.width
             out.withUnsafeBufferPointer { o in
                 for n in 0..<count {  // the cached sampler draws through the same function
-                    let (v, p) = drawPixel(UnsafeBufferPointer(rebasing: o[n * width ..< (n + 1) * width]),
-                                           levels: levels, temperature: temperature, rng: &rng)
+                    let (v, p) = output.draw(UnsafeBufferPointer(rebasing: o[n * width ..< (n + 1) * width]),
+                                             temperature: temperature, rng: &rng)
                     x[n * d + i] = v
                     probability[n * d + i] = p
                 }

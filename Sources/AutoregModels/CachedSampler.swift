@@ -17,21 +17,6 @@ import CKernels
 // over a row) is a gather of its kept taps into an [M, taps·Cin] matrix and one GEMM with the
 // masked weights packed [taps·Cin, Cout], M = N (or W·N).
 
-/// The per-pixel draw both samplers share: pixel value and recorded probability from one
-/// image's logits (1 value for binary pixels, `levels` for categorical ones), consuming
-/// exactly one uniform draw. Binary: p = σ(logit / T), value = u < p. Categorical: a draw from
-/// softmax(logits / T) by `sampleCategorical`, probability E[x] / (levels − 1).
-@inline(__always)
-func drawPixel(_ logits: UnsafeBufferPointer<Float>, levels: Int, temperature: Float,
-               rng: inout RandomGenerator) -> (value: Float, probability: Float) {
-    if levels == 2 {
-        let p = logistic(logits[0] / temperature)
-        return (rng.uniform() < p ? 1 : 0, p)
-    }
-    let (value, mean) = sampleCategorical(Array(logits), temperature: temperature, rng: &rng)
-    return (Float(value), mean / Float(levels - 1))
-}
-
 /// One layer's activations over a band of image rows: [rows][width][batch][channels], image
 /// row r in slot r mod `rows` (a ring: only the rows later layers still read are kept).
 struct Plane {
@@ -181,8 +166,10 @@ struct PackedConv {
     }
 }
 
-/// A network evaluated one image position at a time over cached activations.
-protocol IncrementalNetwork: AnyObject {
+/// A network evaluated one image position at a time over cached activations (see
+/// `CachedSampling`). The sampling loop calls, in raster order: `beginRow` once per row, then
+/// per position and image channel `evaluate`, `logits` and `setInput` with the drawn value.
+public protocol IncrementalNetwork: AnyObject {
     /// Logits per image and image channel: 1 (Bernoulli) or `levels`.
     var logitWidth: Int { get }
     /// Copies image row `r` of the raw pixels x [N × D] into the input cache (scaled) and
@@ -213,36 +200,24 @@ func loadInputRow(_ plane: Plane, row r: Int, pixels x: UnsafePointer<Float>, co
     }
 }
 
-extension AutoregressiveModel {
-    /// Whether `sampleCached` supports this model (PixelCNN and Gated PixelCNN).
-    public var supportsCachedSampling: Bool { self is PixelCNN || self is GatedPixelCNN }
-
+extension CachedSampling {
     /// Draws `count` images with the cached incremental sampler: the same images, for the same
     /// generator state, as `sampleByRerunning` (it consumes the generator in the same order
     /// through the same per-pixel draw; logits differ from the full pass only by float
     /// rounding), in about one forward pass instead of one per sub-pixel.
     ///
     /// - Parameters:
-    ///   - labels: one class per image for a class-conditional Gated PixelCNN (nil: no label term).
+    ///   - labels: one class per image for a class-conditional model (nil: no label term).
     ///   - fixed, observed: as in `sampleByRerunning`: with both given, the sub-pixels with
     ///     `observed[i]` keep `fixed[n·D + i]`, consume no random numbers and condition every
     ///     later sub-pixel; the others are drawn.
     ///   - logits: called with (sub-pixel i, its logits [count × width]) before each draw
-    ///     (width 1 for binary pixels, `levels` otherwise).
+    ///     (width: `config.output.width`).
     public func sampleCached(count: Int, labels: [Int]? = nil, rng: inout RandomGenerator, temperature: Float = 1,
                              fixed: [Float]? = nil, observed: [Bool]? = nil,
                              progress: ((Int, Int) -> Void)? = nil,
                              logits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> Sample {
-        let net: IncrementalNetwork
-        if let m = self as? PixelCNN {
-            precondition(labels == nil, "pixelcnn is not class-conditional but was given labels")
-            net = PixelCNNIncremental(m, count: count)
-        } else if let m = self as? GatedPixelCNN {
-            if let labels { m.checkLabels(labels, batch: count) }
-            net = GatedPixelCNNIncremental(m, count: count, labels: labels)
-        } else {
-            preconditionFailure("cached sampling supports pixelcnn and gated-pixelcnn, not \(config.kind)")
-        }
+        let net = incrementalNetwork(count: count, labels: labels)
         defer { net.release() }
         return runIncremental(net, config: config, count: count, rng: &rng, temperature: temperature,
                               fixed: fixed, observed: observed, progress: progress, logits: logits)
@@ -255,7 +230,7 @@ func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, count: Int, 
                     temperature: Float, fixed: [Float]?, observed: [Bool]?,
                     progress: ((Int, Int) -> Void)?,
                     logits sink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> Sample {
-    let (h, w, ch, d, levels) = (config.height, config.width, config.channels, config.dimension, config.levels)
+    let (h, w, ch, d, output) = (config.height, config.width, config.channels, config.dimension, config.output)
     if let fixed { precondition(fixed.count == count * d, "fixed holds \(fixed.count) values, expected \(count) × \(d)") }
     if let observed, fixed != nil { precondition(observed.count == d, "observed holds \(observed.count) flags, expected \(d)") }
     var x = fixed ?? [Float](repeating: 0, count: count * d)
@@ -281,8 +256,8 @@ func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, count: Int, 
                 net.logits(channel: k, into: out)
                 sink?(i, UnsafeBufferPointer(start: out, count: count * lw))
                 for n in 0..<count {
-                    let (v, p) = drawPixel(UnsafeBufferPointer(start: out + n * lw, count: lw), levels: levels,
-                                           temperature: temperature, rng: &rng)
+                    let (v, p) = output.draw(UnsafeBufferPointer(start: out + n * lw, count: lw),
+                                             temperature: temperature, rng: &rng)
                     x[n * d + i] = v
                     probability[n * d + i] = p
                     net.setInput(r, c, k, image: n, value: v)

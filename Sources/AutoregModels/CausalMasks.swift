@@ -113,7 +113,7 @@ enum ImageLayout {
     static func logits(_ head: Tensor, _ config: ModelConfig) -> Tensor {
         let b = head.shape[0], d = config.dimension
         let last = toChannelsLast(head)
-        return config.levels == 2 ? last.reshaped([b, d]) : last.reshaped([b, d, config.levels])
+        return last.reshaped(config.output.logitShape(batch: b, dimension: d))
     }
 
 }

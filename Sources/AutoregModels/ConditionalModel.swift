@@ -17,7 +17,7 @@ public protocol ConditionalModel: AutoregressiveModel {
 extension ConditionalModel {
     /// −log p(x | y) per image in nats: [B].
     public func nll(_ pixels: Tensor, labels: [Int]?) -> Tensor {
-        Self.nll(logits: logits(pixels, labels: labels), pixels: pixels, levels: config.levels)
+        config.output.nll(logits: logits(pixels, labels: labels), pixels: pixels)
     }
 
     /// Mean −log p(x | y) over the batch: the training loss.

@@ -20,6 +20,8 @@ final class GatedPixelCNNIncremental: IncrementalNetwork {
     }
 
     let config: ModelConfig
+    /// Feature maps of each stack.
+    let channels: Int
     let batch: Int
     let verticalInput: PackedConv, horizontalInput: PackedConv
     let blocks: [Block]
@@ -43,8 +45,9 @@ final class GatedPixelCNNIncremental: IncrementalNetwork {
     init(_ model: GatedPixelCNN, count: Int, labels: [Int]?) {
         config = model.config
         batch = count
-        let c = config.channels, n = config.hiddenChannels, w = config.width
-        logitWidth = config.levels == 2 ? 1 : config.levels
+        channels = model.options.hiddenChannels
+        let c = config.channels, n = channels, w = config.width
+        logitWidth = config.output.width
         let verticalInput = PackedConv(model.verticalInput), horizontalInput = PackedConv(model.horizontalInput)
         self.verticalInput = verticalInput
         self.horizontalInput = horizontalInput
@@ -59,7 +62,7 @@ final class GatedPixelCNNIncremental: IncrementalNetwork {
                   verticalLabel: picked($0.verticalLabel), horizontalLabel: picked($0.horizontalLabel))
         }
         self.blocks = blocks
-        let lw = config.levels == 2 ? 1 : config.levels
+        let lw = logitWidth
         let heads = (0..<c).map { PackedConv(model.head, outputs: $0 * lw ..< ($0 + 1) * lw) }
         self.heads = heads
 
@@ -105,7 +108,7 @@ final class GatedPixelCNNIncremental: IncrementalNetwork {
 
     /// out[k] = tanh(pre[k]) · σ(pre[n + k]) for each of `rows` rows [2n] → [n].
     func gate(_ pre: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        let n = config.hiddenChannels
+        let n = channels
         for i in 0..<rows {
             let src = pre + i * 2 * n, dst = out + i * n
             ar_tanh(src, temp, n)
@@ -128,7 +131,7 @@ final class GatedPixelCNNIncremental: IncrementalNetwork {
 
     func beginRow(_ r: Int, pixels x: UnsafePointer<Float>) {
         loadInputRow(image, row: r, pixels: x, config: config)
-        let w = config.width, m = w * batch, n = config.hiddenChannels
+        let w = config.width, m = w * batch, n = channels
         // v₀ over the row: the k×k vertical input conv without the centre row.
         let v0 = verticals.isEmpty ? nil : verticals[0].at(r, 0)
         if let v0 {
@@ -156,7 +159,7 @@ final class GatedPixelCNNIncremental: IncrementalNetwork {
     }
 
     func evaluate(_ r: Int, _ c: Int) {
-        let m = batch, n = config.hiddenChannels
+        let m = batch, n = channels
         let h0 = horizontals[0].at(r, c)
         horizontalInput.fillBias(h0, rows: m)
         horizontalInput.accumulate(image, row: r, columns: c..<c + 1, scratch: scratch, into: h0)

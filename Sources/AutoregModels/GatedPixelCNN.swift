@@ -23,8 +23,63 @@ import AutoregTensor
 /// the current row, so needs none). With `classes` > 0 every gated layer adds a learned
 /// per-class bias to both stacks' pre-activations (the paper's V·h with a one-hot h). In
 /// training steps run inside `withDropout`, both stacks' gated outputs are dropped out.
-public final class GatedPixelCNN: ConditionalModel {
+public final class GatedPixelCNN: RegisteredModel, ConditionalModel, ConvolutionalModel, DropoutModel, CachedSampling {
+    /// Gated PixelCNN's options (defaults: the UvA tutorial's model).
+    public struct Options: ModelOptions {
+        /// Feature maps of each stack.
+        public var hiddenChannels: Int
+        /// Gated blocks.
+        public var layers: Int
+        /// The k of the k×k vertical and 1×k horizontal kernels; odd.
+        public var kernelSize: Int
+        /// One dilation per block.
+        public var dilations: [Int]
+
+        /// `dilations` nil: 1,2,1,4,1,2,1 repeated or cut to `layers` entries.
+        public init(hiddenChannels: Int = 64, layers: Int = 7, kernelSize: Int = 3, dilations: [Int]? = nil) {
+            (self.hiddenChannels, self.layers, self.kernelSize) = (hiddenChannels, layers, kernelSize)
+            self.dilations = dilations ?? ConvolutionalStack.dilations([1, 2, 1, 4, 1, 2, 1], layers: layers)
+        }
+        public init() { self.init(hiddenChannels: 64) }
+        public init(legacy l: LegacyModelConfig) throws {
+            try l.requireUnset(except: [.hiddenChannels, .layers, .kernelSize, .dilations])
+            self.init(hiddenChannels: l.hiddenChannels ?? 64, layers: l.layers ?? 7, kernelSize: l.kernelSize ?? 3,
+                      dilations: l.dilations)
+        }
+
+        public func validate(for config: ModelConfig) throws {
+            try ConvolutionalStack.validate(.gatedPixelCNN, channels: hiddenChannels, layers: layers, minimumLayers: 1,
+                                            kernelSize: kernelSize, dilations: dilations)
+            if hiddenChannels < config.channels {
+                throw ModelError(description: "gated-pixelcnn: hidden channels must be at least \(config.channels), "
+                    + "one group per image channel, got \(hiddenChannels)")
+            }
+        }
+        public var sizes: [(name: String, value: Int)] {
+            [("hiddenChannels", hiddenChannels), ("layers", layers), ("kernelSize", kernelSize), ("dilations", dilations.count)]
+                + dilations.enumerated().map { ("dilations[\($0.offset)]", $0.element) }
+        }
+        public func estimatedParameterCount(for config: ModelConfig) -> Double {
+            ConvolutionalStack.parameters(config, channels: hiddenChannels, layers: layers, kernelSize: kernelSize,
+                                          firstKernelSize: 0)
+        }
+        public func estimatedActivations(for config: ModelConfig, training: Bool) -> Double {
+            ConvolutionalStack.activations(config, channels: hiddenChannels, layers: layers, training: training)
+        }
+        public var description: String {
+            "channels \(hiddenChannels), layers \(layers), kernel \(kernelSize), "
+                + "dilations \(dilations.map(String.init).joined(separator: ","))"
+        }
+    }
+
+    public static var optionsType: any ModelOptions.Type { Options.self }
+    public static var summary: String {
+        "Gated PixelCNN: vertical and horizontal stacks without the blind spot, tanh·sigmoid gates, class-conditional"
+    }
+    public static var evaluationBatchSize: Int { 50 }
+
     public let config: ModelConfig
+    public let options: Options
     public let ordering: [Int]
     public var classes: Int { config.classes }
     let verticalInput: MaskedConv2D
@@ -51,15 +106,17 @@ public final class GatedPixelCNN: ConditionalModel {
     }
 
     public init(config: ModelConfig) throws {
-        try config.validate()
         guard config.kind == .gatedPixelCNN else {
             throw ModelError(description: "config is for \(config.kind), not gated-pixelcnn")
         }
+        try config.validate()
         self.config = config
+        let options = try config.options(as: Options.self)
+        self.options = options
         ordering = Array(0..<config.dimension)
         var rng = RandomGenerator(seed: config.seed)
-        let c = config.channels, n = config.hiddenChannels, k = config.kernelSize
-        let levelsOut = config.levels == 2 ? 1 : config.levels
+        let c = config.channels, n = options.hiddenChannels, k = options.kernelSize
+        let levelsOut = config.output.width
         // Channel groups: image channel c is group c; hidden channel j of n is group j·C/n;
         // a 2n-wide pre-activation holds values then gates, each grouped like the n channels.
         let hidden: (Int) -> Int = { CausalMask.group($0, of: n, groups: c) }
@@ -75,7 +132,7 @@ public final class GatedPixelCNN: ConditionalModel {
             mask: CausalMask.horizontal(outChannels: n, inChannels: c, kernel: k, kind: .a, outGroup: hidden, inGroup: image),
             name: "input.horizontal", rng: &rng)
         var blocks: [Block] = []
-        for (l, d) in config.dilations.enumerated() {
+        for (l, d) in options.dilations.enumerated() {
             let name = "block\(l)"
             let vertical = MaskedConv2D(
                 inChannels: n, outChannels: 2 * n, kernel: (k, k),
@@ -117,7 +174,7 @@ public final class GatedPixelCNN: ConditionalModel {
 
     public func logits(_ pixels: Tensor, labels: [Int]?) -> Tensor {
         let x = ImageLayout.input(pixels, config)
-        let batch = x.shape[0], n = config.hiddenChannels
+        let batch = x.shape[0], n = options.hiddenChannels
         let y = labels.map { labels -> Tensor in
             checkLabels(labels, batch: batch)
             return oneHot(labels, classes: classes)
@@ -136,5 +193,16 @@ public final class GatedPixelCNN: ConditionalModel {
             h = b.horizontalOut(hf.gated().dropout(), residual: h)
         }
         return ImageLayout.logits(head(h.elu()), config)
+    }
+
+    public var convolutions: [(layer: MaskedConv2D, readsImage: Bool)] {
+        [(verticalInput, true), (horizontalInput, true)]
+            + blocks.flatMap { [($0.vertical, false), ($0.horizontal, false), ($0.link, false), ($0.horizontalOut, false)] }
+            + [(head, false)]
+    }
+
+    public func incrementalNetwork(count: Int, labels: [Int]?) -> any IncrementalNetwork {
+        if let labels { checkLabels(labels, batch: count) }
+        return GatedPixelCNNIncremental(self, count: count, labels: labels)
     }
 }

@@ -10,8 +10,55 @@ import Foundation
 /// m(k) ≥ m(k'), and an output connection k→d when rank(d)+1 > m(k). With `masks` > 1 the
 /// model cycles through that many seeded orderings/degree sets during training
 /// (connectivity-agnostic training) and can average them at test time (`ensembleNLL`).
-public final class MADE: AutoregressiveModel {
+public final class MADE: RegisteredModel, MaskEnsemble {
+    /// MADE's options: hidden layer sizes, connectivity masks, ordering, direct connections.
+    public struct Options: MaskEnsembleOptions {
+        /// One or two hidden layer sizes.
+        public var hidden: [Int]
+        /// Number of connectivity masks trained over (1 = a single fixed mask).
+        public var masks: Int
+        public var ordering: PixelOrdering
+        /// Direct input→output autoregressive connections.
+        public var directConnections: Bool
+
+        public init(hidden: [Int] = [500], masks: Int = 1, ordering: PixelOrdering = .natural,
+                    directConnections: Bool = false) {
+            (self.hidden, self.masks, self.ordering, self.directConnections) = (hidden, masks, ordering, directConnections)
+        }
+        public init() { self.init(hidden: [500]) }
+        public init(legacy l: LegacyModelConfig) throws {
+            try l.requireUnset(except: [.hidden, .masks, .ordering, .directConnections])
+            self.init(hidden: l.hidden ?? [500], masks: l.masks, ordering: l.ordering, directConnections: l.directConnections)
+        }
+
+        public func validate(for config: ModelConfig) throws {
+            func fail(_ s: String) throws -> Never { throw ModelError(description: "made: " + s) }
+            if hidden.isEmpty || hidden.count > 2 { try fail("takes one or two hidden layers, got \(hidden.count) (hidden \(hidden))") }
+            if hidden.contains(where: { $0 < 1 }) { try fail("hidden sizes must be positive, got \(hidden)") }
+            if masks < 1 { try fail("masks must be at least 1, got \(masks)") }
+        }
+        public var sizes: [(name: String, value: Int)] {
+            [("masks", masks)] + hidden.enumerated().map { ("hidden[\($0.offset)]", $0.element) }
+        }
+        public func estimatedParameterCount(for config: ModelConfig) -> Double {
+            let d = Double(config.dimension), out = Double(config.output.width)
+            let sizes = [d] + hidden.map(Double.init) + [d * out]
+            let layers = zip(sizes, sizes.dropFirst()).reduce(0.0) { $0 + $1.0 * $1.1 + $1.1 }
+            return layers + (directConnections ? (d + 1) * d * out : 0)
+        }
+        /// One 0/1 mask per weight and mask set.
+        public var extraCopiesPerParameter: Double { Double(max(masks, 1)) }
+        public var description: String {
+            "hidden \(hidden.map(String.init).joined(separator: ",")), masks \(masks), ordering \(ordering)"
+                + (directConnections ? ", direct connections" : "")
+        }
+    }
+
+    public static var optionsType: any ModelOptions.Type { Options.self }
+    public static var summary: String { "masked autoencoder: an MLP with masked weights; orderings, mask ensembles" }
+
     public let config: ModelConfig
+    public let options: Options
     let layers: [MaskedLinear]
     let direct: MaskedLinear?
     /// One set of masks (and ordering) per connectivity.
@@ -26,36 +73,38 @@ public final class MADE: AutoregressiveModel {
     }
 
     public init(config: ModelConfig) throws {
-        try config.validate()
         guard config.kind == .made else { throw ModelError(description: "config is for \(config.kind), not made") }
+        try config.validate()
         self.config = config
-        let d = config.dimension, levels = config.levels
-        let outWidth = levels == 2 ? d : d * levels
+        let options = try config.options(as: Options.self)
+        self.options = options
+        let d = config.dimension
+        let outWidth = d * config.output.width
         var rng = RandomGenerator(seed: config.seed)
-        let sizes = [d] + config.hidden
+        let sizes = [d] + options.hidden
         var layers: [MaskedLinear] = []
-        for l in 0..<config.hidden.count {
+        for l in 0..<options.hidden.count {
             layers.append(MaskedLinear(inputs: sizes[l], outputs: sizes[l + 1], name: "hidden\(l)", rng: &rng))
         }
         layers.append(MaskedLinear(inputs: sizes.last!, outputs: outWidth, name: "output", rng: &rng))
         self.layers = layers
-        direct = config.directConnections
+        direct = options.directConnections
             ? MaskedLinear(inputs: d, outputs: outWidth, name: "direct", rng: &rng) : nil
         // Mask sets come from their own stream so that weights do not depend on `masks`.
         var maskRNG = RandomGenerator(seed: config.seed ^ 0x4D41_4445)
-        maskSets = (0..<config.masks).map { _ in
-            MADE.makeMasks(config: config, rng: &maskRNG)
+        maskSets = (0..<options.masks).map { _ in
+            MADE.makeMasks(config: config, options: options, rng: &maskRNG)
         }
         applyMask(0)
     }
 
-    static func makeMasks(config: ModelConfig, rng: inout RandomGenerator) -> MaskSet {
-        let d = config.dimension, levels = config.levels
-        let ordering = makeOrdering(config.ordering, dimension: d, rng: &rng)
+    static func makeMasks(config: ModelConfig, options: Options, rng: inout RandomGenerator) -> MaskSet {
+        let d = config.dimension, width = config.output.width
+        let ordering = makeOrdering(options.ordering, dimension: d, rng: &rng)
         let rank = ranks(of: ordering)
         let inputDegrees = rank.map { $0 + 1 }
         var degrees = [inputDegrees]
-        for size in config.hidden {
+        for size in options.hidden {
             let low = min(degrees.last!.min() ?? 1, d - 1)
             let span = max(d - low, 1)  // degrees in low...d-1
             degrees.append((0..<size).map { _ in low + rng.int(below: span) })
@@ -68,11 +117,11 @@ public final class MADE: AutoregressiveModel {
             return Tensor(shape: [from.count, to.count], data: m)
         }
         // Output unit (pixel i, level l) carries pixel i's degree.
-        let outDegrees = levels == 2 ? inputDegrees : inputDegrees.flatMap { [Int](repeating: $0, count: levels) }
+        let outDegrees = width == 1 ? inputDegrees : inputDegrees.flatMap { [Int](repeating: $0, count: width) }
         var layerMasks: [Tensor] = []
-        for l in 0..<config.hidden.count { layerMasks.append(mask(degrees[l], degrees[l + 1], strict: false)) }
+        for l in 0..<options.hidden.count { layerMasks.append(mask(degrees[l], degrees[l + 1], strict: false)) }
         layerMasks.append(mask(degrees.last!, outDegrees, strict: true))
-        let directMask = config.directConnections ? mask(inputDegrees, outDegrees, strict: true) : nil
+        let directMask = options.directConnections ? mask(inputDegrees, outDegrees, strict: true) : nil
         return MaskSet(ordering: ordering, layerMasks: layerMasks, directMask: directMask)
     }
 
@@ -87,6 +136,8 @@ public final class MADE: AutoregressiveModel {
     /// Moves to the next mask set (call once per training minibatch).
     public func nextMask() { applyMask((activeMask + 1) % maskSets.count) }
 
+    public var maskCount: Int { maskSets.count }
+
     public var ordering: [Int] { maskSets[activeMask].ordering }
 
     public var parameters: [(name: String, tensor: Tensor)] {
@@ -95,7 +146,7 @@ public final class MADE: AutoregressiveModel {
 
     /// The scaled input and the last hidden layer's activations.
     func hiddenFeatures(_ pixels: Tensor) -> (input: Tensor, hidden: Tensor) {
-        let x = config.levels == 2 ? pixels : pixels.scaled(by: 1 / Float(config.levels - 1))
+        let x = config.levels == 2 ? pixels : pixels.scaled(by: 1 / Float(config.levels - 1))  // inputs in [0, 1]
         var h = x
         for layer in layers.dropLast() { h = layer(h).relu() }
         return (x, h)
@@ -106,13 +157,13 @@ public final class MADE: AutoregressiveModel {
         let (x, h) = hiddenFeatures(pixels)
         var out = layers.last!(h)
         if let direct { out = out + direct(x) }
-        return config.levels == 2 ? out : out.reshaped([batch, d, config.levels])
+        return out.reshaped(config.output.logitShape(batch: batch, dimension: d))
     }
 
     /// Pixel `i`'s logits only: the hidden layers in full, then just that pixel's output
     /// columns (a 256-way head has D·256 outputs, of which sampling needs 256 per pass).
     public func logits(_ pixels: Tensor, pixel i: Int) -> [Float] {
-        let width = config.levels == 2 ? 1 : config.levels
+        let width = config.output.width
         let columns = Array(i * width ..< (i + 1) * width)
         return withoutGrad {
             let (x, h) = hiddenFeatures(pixels)

@@ -5,8 +5,38 @@ import CKernels
 /// Neural autoregressive distribution estimator (Larochelle & Murray 2011): one hidden
 /// layer shared by all conditionals, h_i = σ(c + W_<i x_<i), logit_i = b_i + V_i · h_i.
 /// The hidden pre-activations are running sums, so all D conditionals cost O(H·D).
-public final class NADE: AutoregressiveModel {
+public final class NADE: RegisteredModel, DirectSampling {
+    /// NADE's options: the hidden layer's size and the pixel ordering.
+    public struct Options: ModelOptions {
+        public var hidden: Int
+        public var ordering: PixelOrdering
+        public init(hidden: Int = 500, ordering: PixelOrdering = .natural) { (self.hidden, self.ordering) = (hidden, ordering) }
+        public init() { self.init(hidden: 500) }
+        public init(legacy l: LegacyModelConfig) throws {
+            try l.requireUnset(except: [.hidden, .ordering])
+            let hidden = l.hidden ?? [500]
+            guard hidden.count == 1 else {
+                throw ModelError(description: "nade has exactly one hidden layer, got hidden \(hidden)")
+            }
+            self.init(hidden: hidden[0], ordering: l.ordering)
+        }
+        public func validate(for config: ModelConfig) throws {
+            if hidden < 1 { throw ModelError(description: "nade: hidden size must be positive, got \(hidden)") }
+        }
+        public var sizes: [(name: String, value: Int)] { [("hidden", hidden)] }
+        public func estimatedParameterCount(for config: ModelConfig) -> Double {
+            let d = Double(config.dimension), h = Double(hidden)
+            return 2 * h * d + h + d
+        }
+        public var description: String { "hidden \(hidden), ordering \(ordering)" }
+    }
+
+    public static var optionsType: any ModelOptions.Type { Options.self }
+    public static var summary: String { "neural autoregressive density estimator: one hidden layer shared by all pixels" }
+    public static var supportsCategorical: Bool { false }
+
     public let config: ModelConfig
+    public let options: Options
     public let ordering: [Int]
     /// W: [D, H], input weights (row i: pixel i's contribution to later hidden states).
     public let inputWeight: Tensor
@@ -18,12 +48,13 @@ public final class NADE: AutoregressiveModel {
     public let outputBias: Tensor
 
     public init(config: ModelConfig) throws {
-        try config.validate()
         guard config.kind == .nade else { throw ModelError(description: "config is for \(config.kind), not nade") }
+        try config.validate()
         self.config = config
+        options = try config.options(as: Options.self)
         var rng = RandomGenerator(seed: config.seed)
-        let d = config.dimension, h = config.hidden[0]
-        ordering = makeOrdering(config.ordering, dimension: d, rng: &rng)
+        let d = config.dimension, h = options.hidden
+        ordering = makeOrdering(options.ordering, dimension: d, rng: &rng)
         inputWeight = Initializer.glorotUniform([d, h], fanIn: d, fanOut: h, rng: &rng)
         outputWeight = Initializer.glorotUniform([d, h], fanIn: h, fanOut: 1, rng: &rng)
         hiddenBias = Initializer.zeros([h])
@@ -46,7 +77,7 @@ public final class NADE: AutoregressiveModel {
 
     /// The fused NADE op on pixels already in generation order.
     func nadeLogits(_ x: Tensor) -> Tensor {
-        let d = config.dimension, h = config.hidden[0], batch = x.count / d
+        let d = config.dimension, h = options.hidden, batch = x.count / d
         let (W, V, b, c) = (inputWeight, outputWeight, outputBias, hiddenBias)
         var scratch = [Float](repeating: 0, count: (batch + 1) * h)
         let out = makeArray(batch * d) { y in
@@ -65,8 +96,8 @@ public final class NADE: AutoregressiveModel {
     }
 
     /// Samples in O(H·D) per image by carrying the running hidden pre-activation.
-    public func sample(count: Int, rng: inout RandomGenerator, temperature: Float = 1) -> Sample {
-        let d = config.dimension, hsz = config.hidden[0]
+    public func sampleDirect(count: Int, rng: inout RandomGenerator, temperature: Float = 1) -> Sample {
+        let d = config.dimension, hsz = options.hidden
         var pixels = [Float](repeating: 0, count: count * d)
         var probs = pixels
         var a = [Float](repeating: 0, count: hsz), hid = a

@@ -11,6 +11,8 @@ import AutoregTensor
 /// position alone.
 final class PixelCNNIncremental: IncrementalNetwork {
     let config: ModelConfig
+    /// The residual stream's width.
+    let channels: Int
     let batch: Int
     let input: PackedConv
     let blocks: [(reduce: PackedConv, conv: PackedConv, expand: PackedConv)]
@@ -28,14 +30,15 @@ final class PixelCNNIncremental: IncrementalNetwork {
     init(_ model: PixelCNN, count: Int) {
         config = model.config
         batch = count
-        let c = config.channels, n = config.hiddenChannels, half = n / 2
-        logitWidth = config.levels == 2 ? 1 : config.levels
+        channels = model.options.hiddenChannels
+        let c = config.channels, n = channels, half = n / 2
+        logitWidth = config.output.width
         let input = PackedConv(model.input)
         let blocks = model.blocks.map { (reduce: PackedConv($0.reduce), conv: PackedConv($0.conv), expand: PackedConv($0.expand)) }
         self.input = input
         self.blocks = blocks
         outputHidden = PackedConv(model.outputHidden)
-        let lw = config.levels == 2 ? 1 : config.levels
+        let lw = logitWidth
         heads = (0..<c).map { PackedConv(model.head, outputs: $0 * lw ..< ($0 + 1) * lw) }
 
         let rowsFor: (PackedConv) -> Int = { 1 - ($0.taps.map(\.dy).min() ?? 0) }
@@ -70,7 +73,7 @@ final class PixelCNNIncremental: IncrementalNetwork {
     }
 
     func evaluate(_ r: Int, _ c: Int) {
-        let m = batch, n = config.hiddenChannels
+        let m = batch, n = channels
         // s = mask-A conv(x)
         input.fillBias(stream, rows: m)
         input.accumulate(image, row: r, columns: c..<c + 1, scratch: scratch, into: stream)

@@ -87,7 +87,7 @@ public func receptiveField(of model: any AutoregressiveModel, row: Int, column: 
     defer { for (p, g) in zip(model.parameters, saved) { p.tensor.grad = g } }
 
     let out = model.logits(pixels)
-    let perSubPixel = c.levels == 2 ? 1 : c.levels
+    let perSubPixel = c.output.width
     precondition(out.count == batch * d * perSubPixel, "logits have shape \(out.shape)")
     let p = row * w + column
     var outputSeed = [Float](repeating: 0, count: out.count)

@@ -5,18 +5,19 @@ import AutoregTensor
 public enum Sampler: String, CaseIterable, Sendable {
     /// One full pass of the model per sub-pixel (`sampleByRerunning`): any model.
     case naive
-    /// Cached incremental sampling (`sampleCached`): PixelCNN and Gated PixelCNN.
+    /// Cached incremental sampling (`sampleCached`): models that are `CachedSampling`.
     case cached
-    /// The fastest exact method the model has: cached for the convolutional models, NADE's
-    /// O(H·D) running sums when nothing is observed, naive otherwise.
+    /// The fastest exact method the model has: cached where the model has a cached sampler,
+    /// the model's own sampler (`DirectSampling`, NADE's O(H·D) running sums) when nothing is
+    /// observed, naive otherwise.
     case automatic = "auto"
 }
 
 /// The method `generate` ends up using.
 public enum SamplingMethod: String, Sendable {
     case naive, cached
-    /// NADE's running-sum sampler.
-    case nade
+    /// The model's own sampler (`DirectSampling`; NADE's running sums).
+    case direct
 }
 
 extension AutoregressiveModel {
@@ -25,10 +26,10 @@ extension AutoregressiveModel {
     public func samplingMethod(_ sampler: Sampler, observing: Bool = false) -> SamplingMethod? {
         switch sampler {
         case .naive: return .naive
-        case .cached: return supportsCachedSampling ? .cached : nil
+        case .cached: return self is any CachedSampling ? .cached : nil
         case .automatic:
-            if supportsCachedSampling { return .cached }
-            if self is NADE && !observing { return .nade }
+            if self is any CachedSampling { return .cached }
+            if self is any DirectSampling && !observing { return .direct }
             return .naive
         }
     }
@@ -41,14 +42,14 @@ extension AutoregressiveModel {
     ///     `observed` [D]), observed sub-pixels keep their values, consume no random numbers and
     ///     condition every later one; the others are drawn from the model's conditional.
     ///   - sampler: `.naive` and `.cached` give the same images for the same generator;
-    ///     `.automatic` picks the fastest (see `Sampler`). `.cached` needs a convolutional model.
-    ///   - progress: (sub-pixels done, D) after each step (not called by NADE's sampler).
+    ///     `.automatic` picks the fastest (see `Sampler`). `.cached` needs a `CachedSampling` model.
+    ///   - progress: (sub-pixels done, D) after each step (once at the end for a `DirectSampling` model).
     public func generate(count: Int, labels: [Int]? = nil, rng: inout RandomGenerator, temperature: Float = 1,
                          fixed: [Float]? = nil, observed: [Bool]? = nil, sampler: Sampler = .automatic,
                          progress: ((Int, Int) -> Void)? = nil) -> Sample {
         let observing = fixed != nil && (observed?.contains(true) ?? false)
         guard let method = samplingMethod(sampler, observing: observing) else {
-            preconditionFailure("\(config.kind) has no cached sampler (pixelcnn and gated-pixelcnn have)")
+            preconditionFailure("\(config.kind) has no cached sampler (\(ModelKind.names(where: \.hasCachedSampler)) have)")
         }
         if let labels {
             precondition(labels.count == count, "\(labels.count) labels for \(count) images")
@@ -56,10 +57,10 @@ extension AutoregressiveModel {
         }
         switch method {
         case .cached:
-            return sampleCached(count: count, labels: labels, rng: &rng, temperature: temperature,
-                                fixed: fixed, observed: observed, progress: progress)
-        case .nade:
-            let s = (self as! NADE).sample(count: count, rng: &rng, temperature: temperature)
+            return (self as! any CachedSampling).sampleCached(count: count, labels: labels, rng: &rng, temperature: temperature,
+                                                              fixed: fixed, observed: observed, progress: progress)
+        case .direct:
+            let s = (self as! any DirectSampling).sampleDirect(count: count, rng: &rng, temperature: temperature)
             progress?(dimension, dimension)
             return s
         case .naive:
@@ -88,4 +89,12 @@ private final class FixedLabels<Base: ConditionalModel>: AutoregressiveModel {
     var ordering: [Int] { base.ordering }
     var parameters: [(name: String, tensor: Tensor)] { base.parameters }
     func logits(_ pixels: Tensor) -> Tensor { base.logits(pixels, labels: labels) }
+}
+
+extension AutoregressiveModel {
+    /// Samples with the fastest exact method the model has (see `generate`).
+    public func sample(count: Int, rng: inout RandomGenerator, temperature: Float = 1,
+                       progress: ((Int, Int) -> Void)? = nil) -> Sample {
+        generate(count: count, rng: &rng, temperature: temperature, progress: progress)
+    }
 }

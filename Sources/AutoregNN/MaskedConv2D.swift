@@ -17,6 +17,8 @@ public final class MaskedConv2D: ParameterContainer {
     public let dilation: (Int, Int)
     public let padding: Conv2DPadding
     let prefix: String
+    /// The layer's parameter prefix, e.g. "block1.vertical".
+    public var name: String { prefix }
 
     /// PyTorch's default initialisation: weight and bias uniform in ±1/√(Cin·KH·KW).
     public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), mask: Tensor? = nil,

@@ -5,29 +5,27 @@ import Foundation
 /// The byte layout of a checkpoint file, and the checks made on a header before anything is
 /// allocated from it.
 ///
-/// Format 2 (written since checksums were added):
+/// Format 3 (written since models have their own options; format 2 added checksums):
 ///
 /// | offset | bytes | content |
 /// |---|---|---|
 /// | 0 | 8 | the magic `AUTOREG1` |
 /// | 8 | 8 | H, the header's length, UInt64 little-endian (1 ≤ H ≤ 16 MiB) |
-/// | 16 | H | the JSON header, `"format": 2` |
+/// | 16 | H | the JSON header, `"format": 3`; its `model` is a `ModelConfig` |
 /// | 16 + H | 4·N | the tensors' float32 values, little-endian, in header order: the parameters, then each optimiser slot (slots in sorted name order, one buffer per entry of its size list) |
 /// | 16 + H + 4·N | 4 | CRC-32 (zlib's `crc32`), UInt32 little-endian, of every byte before it |
 ///
-/// Format 1 is the same without the trailing CRC; it still loads, with a note.
+/// Format 2 is the same with the flat model configuration of `LegacyModelConfig`; format 1
+/// has no trailing CRC either. Both still load (format 1 with a note).
 enum CheckpointFormat {
     static let magic = Array("AUTOREG1".utf8)
-    static let current = 2
+    static let current = 3
     static let prefixLength = 16
     static let trailerLength = 4
     /// Headers are a few kilobytes; anything longer is not a checkpoint.
     static let maxHeaderLength = 16 << 20
     /// Bound on counters (epochs, steps, images) so that `+ 1` and products with them stay far from overflow.
     static let maxCount = 1 << 48
-    /// Bound on each size field of a model configuration, checked before `ModelConfig.validate`
-    /// so that no product of them can overflow.
-    static let maxModelField = 1 << 24
 
     struct Header: Codable {
         var format = CheckpointFormat.current
@@ -85,8 +83,8 @@ enum CheckpointFormat {
         } catch {
             throw fail("unreadable header: \(error)")
         }
-        guard header.format == 1 || header.format == 2 else {
-            throw fail("unsupported format version \(header.format) (this build reads formats 1 and 2)")
+        guard (1...current).contains(header.format) else {
+            throw fail("unsupported format version \(header.format) (this build reads formats 1 to \(current))")
         }
 
         var parameterCounts: [Int] = []
@@ -144,7 +142,7 @@ enum CheckpointFormat {
     static func validateValues(_ layout: Layout, fail: (String) -> CheckpointError) throws {
         let header = layout.header
         let config = header.model
-        try validateModelRanges(config, fail: fail)
+        // `validate` bounds every size field before it multiplies any.
         do { try config.validate() } catch { throw fail("model: \(error)") }
 
         if let t = header.training { try validateTraining(t, config: config, fail: fail) }
@@ -158,29 +156,6 @@ enum CheckpointFormat {
             try validateOptimizer(kind: kind, step: header.optimizerStep ?? 0, layout: layout, fail: fail)
             if let t = header.training, t.options.optimizer.rawValue != kind {
                 throw fail("optimizerKind \(kind) differs from the training options' optimizer \(t.options.optimizer)")
-            }
-        }
-    }
-
-    /// Size fields within bounds that keep every product of them far from overflow.
-    static func validateModelRanges(_ c: ModelConfig, fail: (String) -> CheckpointError) throws {
-        let fields: [(String, Int)] = [("height", c.height), ("width", c.width), ("channels", c.channels),
-                                       ("levels", c.levels), ("masks", c.masks), ("hiddenChannels", c.hiddenChannels),
-                                       ("layers", c.layers), ("kernelSize", c.kernelSize),
-                                       ("firstKernelSize", c.firstKernelSize), ("classes", c.classes)]
-            + c.hidden.enumerated().map { ("hidden[\($0.offset)]", $0.element) }
-            + c.dilations.enumerated().map { ("dilations[\($0.offset)]", $0.element) }
-        for (name, value) in fields where value < -maxModelField || value > maxModelField {
-            throw fail("model: \(name) \(value) is out of range (at most \(maxModelField))")
-        }
-        guard c.hidden.count <= 64, c.dilations.count <= maxModelField else {
-            throw fail("model: \(c.hidden.count) hidden layers and \(c.dilations.count) dilations is too many")
-        }
-        if c.height > 0, c.width > 0, c.channels > 0 {
-            let (hw, o1) = c.height.multipliedReportingOverflow(by: c.width)
-            let (d, o2) = hw.multipliedReportingOverflow(by: c.channels)
-            guard !o1, !o2, d <= maxModelField else {
-                throw fail("model: image size \(c.height)x\(c.width)x\(c.channels) is too large")
             }
         }
     }
@@ -209,8 +184,8 @@ enum CheckpointFormat {
         if let best = t.bestEpoch, !(0...t.epoch).contains(best) {
             throw fail("training state: bestEpoch \(best) is outside 0...\(t.epoch) (the epochs completed)")
         }
-        guard t.activeMask >= 0, t.activeMask < config.masks else {
-            throw fail("training state: activeMask \(t.activeMask) is outside 0..<\(config.masks) (the model's masks)")
+        guard t.activeMask >= 0, t.activeMask < config.maskCount else {
+            throw fail("training state: activeMask \(t.activeMask) is outside 0..<\(config.maskCount) (the model's masks)")
         }
         let o = t.options
         do { try o.validate() } catch { throw fail("training options: \(error)") }

@@ -55,7 +55,7 @@ public struct LikelihoodClassifier {
     }
 
     /// log p(x | y) in nats for every image and class: `count` rows of `classes` values.
-    /// MADE models average all their masks, as `Evaluator` does.
+    /// Mask ensembles (MADE) average all their masks, as `Evaluator` does.
     public func logLikelihoods(_ data: ImageDataset, batchSize: Int? = nil) throws -> [[Float]] {
         let c = config
         guard data.dimension == c.dimension else {
@@ -85,7 +85,7 @@ public struct LikelihoodClassifier {
             var unlabelled = data
             unlabelled.labels = nil  // each model is p(x | its class): no label term
             for (y, model) in models.enumerated() {
-                let masks = (model as? MADE).map { _ in model.config.masks }
+                let masks = model is any MaskEnsemble ? model.config.maskCount : nil
                 let nll = try Evaluator.perImageNLL(model, unlabelled, batchSize: batchSize, masks: masks)
                 for i in 0..<data.count { rows[i][y] = -nll[i] }
             }

@@ -15,15 +15,16 @@ public struct EvaluationResult: Codable, Sendable {
 }
 
 public enum Evaluator {
-    /// Images per evaluation batch unless told otherwise: 500 for the dense models, 50 for
-    /// the convolutional ones, whose activations at 500 images (200 MB a layer) would fall
-    /// out of the allocator's reusable heap and cost fresh zeroed pages on every batch.
+    /// Images per evaluation batch unless told otherwise: the model's own
+    /// `evaluationBatchSize` (500 for the dense models, 50 for the convolutional ones, whose
+    /// activations at 500 images, 200 MB a layer, would fall out of the allocator's reusable
+    /// heap and cost fresh zeroed pages on every batch).
     public static func defaultBatchSize(for model: any AutoregressiveModel) -> Int {
-        model.config.kind.isConvolutional ? 50 : 500
+        type(of: model).evaluationBatchSize
     }
 
     /// Per-image NLL (nats) of every image in `data`, in batches (`defaultBatchSize` when
-    /// nil), without a tape. For MADE with several masks, `masks` > 1 averages that many
+    /// nil), without a tape. For a `MaskEnsemble` (MADE), `masks` ≥ 1 averages that many
     /// masks' probabilities. A class-conditional model is evaluated as −log p(x | label) when
     /// `data` has labels. Throws `StopRequest.Stopped` between batches once a caught signal
     /// asks to stop.
@@ -42,8 +43,8 @@ public enum Evaluator {
             if let conditional = model as? any ConditionalModel, conditional.classes > 0, data.labels != nil {
                 let labels = data.labelBatch(indices: idx)
                 out += withoutGrad { conditional.nll(x, labels: labels).data }
-            } else if let made = model as? MADE, let k = masks, k >= 1 {
-                out += made.ensembleNLL(x, count: k)
+            } else if let ensemble = model as? any MaskEnsemble, let k = masks, k >= 1 {
+                out += ensemble.ensembleNLL(x, count: k)
             } else {
                 out += withoutGrad { model.nll(x).data }
             }
@@ -74,7 +75,7 @@ public enum Evaluator {
         let t0 = Date()
         for model in models {
             let t = Date()
-            let nll = try perImageNLL(model, data, batchSize: batchSize, masks: model is MADE ? (masks ?? model.config.masks) : nil)
+            let nll = try perImageNLL(model, data, batchSize: batchSize, masks: model is any MaskEnsemble ? (masks ?? model.config.maskCount) : nil)
             perModel.append(nll)
             members.append(result(nll, dimension: data.dimension, seconds: Date().timeIntervalSince(t)))
         }

@@ -29,8 +29,7 @@ public func perPixelNLL(_ model: any AutoregressiveModel, pixels: [Float], label
         } else {
             logits = model.logits(x)
         }
-        if c.levels == 2 { return logits.bernoulliNLL(targets: x).data }
-        return logits.categoricalNLL(targets: pixels.map { Int32($0) }).data
+        return c.output.nllTerms(logits: logits, pixels: x).data
     }
 }
 

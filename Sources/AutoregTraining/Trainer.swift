@@ -60,7 +60,7 @@ public final class Trainer {
             state.options.epochs = options.epochs
             state.options.maxMinutes = options.maxMinutes
             state.options.outputDirectory = options.outputDirectory
-            (model as? MADE)?.applyMask(saved.activeMask)
+            (model as? any MaskEnsemble)?.applyMask(saved.activeMask)
         } else {
             optimizer = options.makeOptimizer()
             state = TrainingState(options: options)
@@ -78,7 +78,7 @@ public final class Trainer {
         self.valid = valid
         if resume?.training != nil { try dropMetrics(after: state.epoch) }
         let o = state.options, levels = model.config.levels
-        if o.dropout > 0 && !model.config.kind.hasDropout {
+        if o.dropout > 0 && !(model is any DropoutModel) {
             throw TrainingError(description: "dropout applies to \(ModelKind.withDropout); \(model.config.kind.rawValue) has no dropout layers")
         }
         try Allocator.require(bytes: model.config.estimatedActivationBytes(images: o.batchSize, training: true),
@@ -105,7 +105,7 @@ public final class Trainer {
         var lastCheckpoint = Date()
         var windowImages = 0, windowStart = Date(), windowLoss = 0.0, windowBatches = 0
         var rate = 0.0
-        let outputs = model.config.levels == 2 ? "Bernoulli outputs" : "\(model.config.levels)-way softmax outputs"
+        let outputs = model.config.output.summary
         let seen = [Binarization.fixed: " binarised at 0.5", .dynamic: " binarised afresh every batch"][o.binarization] ?? ""
         log("training \(model.config.kind) (\(model.parameterCount) parameters, \(outputs)) on \(o.dataset)\(seen): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
@@ -149,7 +149,7 @@ public final class Trainer {
                     state.emaUpdates += 1
                 }
                 model.zeroGrad()
-                (model as? MADE)?.nextMask()
+                (model as? any MaskEnsemble)?.nextMask()
 
                 state.stepInEpoch += 1
                 state.step += 1
@@ -257,12 +257,12 @@ public final class Trainer {
     }
 
     var evalMasks: Int? {
-        guard let made = model as? MADE else { return nil }
-        return state.options.evalMasks ?? made.config.masks
+        guard model is any MaskEnsemble else { return nil }
+        return state.options.evalMasks ?? model.config.maskCount
     }
 
     func saveLast() throws {
-        if let made = model as? MADE { state.activeMask = made.activeMask }
+        if let ensemble = model as? any MaskEnsemble { state.activeMask = ensemble.activeMask }
         var saved = optimizer.state
         if let average { saved.slots[WeightAverage.checkpointSlot] = average.values }
         try Checkpoint(model: model, training: state, optimizer: saved).write(to: lastPath)

@@ -72,92 +72,27 @@ struct ConvShape {
 /// The convolution shapes of the benchmark configurations: the default Gated PixelCNN
 /// (64 channels, 7 blocks, dilations 1,2,1,4,1,2,1) with its 256-level head and its
 /// Bernoulli head, and PixelCNN with 128 channels and 12 blocks (Bernoulli, as
-/// benchmarks/compare.py runs it; the 256-level head too). Layer for layer the lists follow
-/// `GatedPixelCNN.init` and `PixelCNN.init`, and `checkAgainstModel` checks every weight
-/// shape against the model the factory builds.
+/// benchmarks/compare.py runs it; the 256-level head too). The layers are the model's own
+/// (`ConvolutionalModel.convolutions`), so the list cannot drift from the models.
 enum ModelConvShapes {
-    static func gatedConfig(levels: Int) -> ModelConfig {
-        ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, levels: levels)
+    static func gatedConfig(levels: Int) throws -> ModelConfig {
+        try ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, levels: levels)
     }
 
-    static func pixelCNNConfig(levels: Int) -> ModelConfig {
-        ModelConfig(kind: .pixelcnn, height: 28, width: 28, levels: levels, hiddenChannels: 128, layers: 12)
+    static func pixelCNNConfig(levels: Int) throws -> ModelConfig {
+        try ModelConfig(kind: .pixelcnn, height: 28, width: 28, levels: levels, hiddenChannels: 128, layers: 12)
     }
 
-    /// Every convolution layer of a Gated PixelCNN, in the model's order (one entry per layer).
-    static func gated(_ config: ModelConfig) -> [ConvShape] {
-        let c = config.channels, n = config.hiddenChannels, k = config.kernelSize
-        let levelsOut = config.levels == 2 ? 1 : config.levels
-        let hidden: (Int) -> Int = { CausalMask.group($0, of: n, groups: c) }
-        let doubled: (Int) -> Int = { CausalMask.group($0 % n, of: n, groups: c) }
-        let image: (Int) -> Int = { $0 }
-        var out: [ConvShape] = []
-        func add(_ layer: String, _ cin: Int, _ cout: Int, _ kernel: (Int, Int), dilation: (Int, Int) = (1, 1),
-                 mask: Tensor?, inputGrad: Bool = true) {
-            out.append(ConvShape(id: "", model: "gated-pixelcnn", layer: layer, uses: 1, inChannels: cin,
-                                 outChannels: cout, kernelHeight: kernel.0, kernelWidth: kernel.1,
-                                 dilation: dilation, mask: mask, inputGrad: inputGrad))
+    /// Every convolution layer of the model `config` describes, in the model's order.
+    static func shapes(_ config: ModelConfig) throws -> [ConvShape] {
+        guard let model = try makeModel(config) as? any ConvolutionalModel else {
+            throw ValidationError("autoreg-lab conv: \(config.kind) is not built from convolutions")
         }
-        add("input.vertical", c, n, (k, k),
-            mask: CausalMask.vertical(outChannels: n, inChannels: c, kernel: k, excludeCentreRow: true), inputGrad: false)
-        add("input.horizontal", c, n, (1, k),
-            mask: CausalMask.horizontal(outChannels: n, inChannels: c, kernel: k, kind: .a, outGroup: hidden, inGroup: image),
-            inputGrad: false)
-        for (l, d) in config.dilations.enumerated() {
-            add("block\(l).vertical", n, 2 * n, (k, k), dilation: (d, d),
-                mask: CausalMask.vertical(outChannels: 2 * n, inChannels: n, kernel: k, excludeCentreRow: false))
-            add("block\(l).horizontal", n, 2 * n, (1, k), dilation: (1, d),
-                mask: CausalMask.horizontal(outChannels: 2 * n, inChannels: n, kernel: k, kind: .b,
-                                      outGroup: doubled, inGroup: hidden))
-            add("block\(l).link", 2 * n, 2 * n, (1, 1), mask: nil)
-            add("block\(l).horizontal.out", n, n, (1, 1),
-                mask: c == 1 ? nil : CausalMask.horizontal(outChannels: n, inChannels: n, kernel: 1, kind: .b,
-                                                     outGroup: hidden, inGroup: hidden))
-        }
-        add("output.head", n, c * levelsOut, (1, 1),
-            mask: c == 1 ? nil : CausalMask.horizontal(outChannels: c * levelsOut, inChannels: n, kernel: 1, kind: .b,
-                                                 outGroup: { $0 / levelsOut }, inGroup: hidden))
-        return out
-    }
-
-    /// Every convolution layer of a PixelCNN, in the model's order.
-    static func pixelCNN(_ config: ModelConfig) -> [ConvShape] {
-        let c = config.channels, n = config.hiddenChannels, half = n / 2
-        let outWidth = c * (config.levels == 2 ? 1 : config.levels)
-        var out: [ConvShape] = []
-        func conv(_ layer: String, _ cin: Int, _ cout: Int, _ k: Int, _ kind: CausalMask.Kind, dilation d: Int = 1,
-                  inputGrad: Bool = true) {
-            out.append(ConvShape(id: "", model: "pixelcnn", layer: layer, uses: 1, inChannels: cin, outChannels: cout,
-                                 kernelHeight: k, kernelWidth: k, dilation: (d, d),
-                                 mask: CausalMask.pixelCNN(outChannels: cout, inChannels: cin, kernel: k, kind: kind, groups: c),
-                                 inputGrad: inputGrad))
-        }
-        conv("input", c, n, config.firstKernelSize, .a, inputGrad: false)
-        for (l, d) in config.dilations.enumerated() {
-            conv("block\(l).reduce", n, half, 1, .b)
-            conv("block\(l).conv", half, half, config.kernelSize, .b, dilation: d)
-            conv("block\(l).expand", half, n, 1, .b)
-        }
-        conv("output.hidden", n, n, 1, .b)
-        conv("output.head", n, outWidth, 1, .b)
-        return out
-    }
-
-    /// Traps unless every layer's weight shape is that of the model's parameter of that name.
-    static func checkAgainstModel(_ layers: [ConvShape], _ config: ModelConfig) throws {
-        let model = try makeModel(config)
-        let shapes = Dictionary(model.parameters.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
-        for s in layers {
-            let expected = [s.outChannels, s.inChannels, s.kernelHeight, s.kernelWidth]
-            guard shapes["\(s.layer).weight"] == expected else {
-                throw ValidationError("autoreg-lab conv: \(s.model) layer \(s.layer) is \(expected) here but "
-                    + "\(shapes["\(s.layer).weight"].map { "\($0)" } ?? "absent") in the model: update ConvShapes.swift")
-            }
-        }
-        let convWeights = model.parameters.filter { $0.name.hasSuffix(".weight") && $0.tensor.rank == 4 }.count
-        guard convWeights == layers.count else {
-            throw ValidationError("autoreg-lab conv: \(layers.count) convolutions listed for \(config.kind) but the model "
-                + "has \(convWeights): update ConvShapes.swift")
+        return model.convolutions.map { conv, readsImage in
+            let s = conv.weight.shape
+            return ConvShape(id: "", model: config.kind.rawValue, layer: conv.name, uses: 1, inChannels: s[1],
+                             outChannels: s[0], kernelHeight: s[2], kernelWidth: s[3], dilation: conv.dilation,
+                             mask: conv.mask, inputGrad: !readsImage)
         }
     }
 
@@ -182,19 +117,18 @@ enum ModelConvShapes {
     /// All benchmark shapes of the models named in `models`, each once.
     static func all(models: [String]) throws -> [ConvShape] {
         var out: [ConvShape] = []
-        func append(_ layers: [ConvShape], _ config: ModelConfig, prefix: String) throws {
-            try checkAgainstModel(layers, config)
-            for s in distinct(layers, prefix: prefix, levels: config.levels)
+        func append(_ config: ModelConfig, prefix: String) throws {
+            for s in distinct(try shapes(config), prefix: prefix, levels: config.levels)
             where !out.contains(where: { $0.id == s.id || ($0.model == s.model && $0.layer.roleName == s.layer.roleName
                                                             && $0.sameConvolution(as: s)) }) {
                 out.append(s)
             }
         }
         if models.contains("gated-pixelcnn") {
-            for levels in [256, 2] { let c = gatedConfig(levels: levels); try append(gated(c), c, prefix: "gated") }
+            for levels in [256, 2] { try append(try gatedConfig(levels: levels), prefix: "gated") }
         }
         if models.contains("pixelcnn") {
-            for levels in [2, 256] { let c = pixelCNNConfig(levels: levels); try append(pixelCNN(c), c, prefix: "pixelcnn") }
+            for levels in [2, 256] { try append(try pixelCNNConfig(levels: levels), prefix: "pixelcnn") }
         }
         return out
     }

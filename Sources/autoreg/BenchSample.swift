@@ -25,8 +25,8 @@ struct SampleBench: ParsableCommand {
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
         if pixels < 0 { throw ValidationError("--pixels must not be negative") }
-        if sampler == .cached && !options.architecture.model.isConvolutional {
-            throw ValidationError("--sampler cached needs pixelcnn or gated-pixelcnn, not \(options.architecture.model.rawValue)")
+        if sampler == .cached && !options.architecture.model.hasCachedSampler {
+            throw ValidationError("--sampler cached needs \(ModelKind.names(where: \.hasCachedSampler)), not \(options.architecture.model.rawValue)")
         }
         if imageChannels != 1 && imageChannels != 3 { throw ValidationError("--image-channels must be 1 or 3") }
     }

@@ -66,7 +66,8 @@ struct Complete: ParsableCommand {
         let inOrder = model.ordering.map { observed[$0] }
         let isPrefix = !zip(inOrder, inOrder.dropFirst()).contains { !$0 && $1 }
         if !isPrefix {
-            note("note: the observed pixels are not a prefix of the model's \(c.ordering == .natural ? "raster" : "generation")"
+            let raster = model.ordering == Array(0..<c.dimension)
+            note("note: the observed pixels are not a prefix of the model's \(raster ? "raster" : "generation")"
                 + " order: each missing pixel is drawn given the pixels before it only, so observed pixels that come"
                 + " later cannot inform earlier sampled ones (the completion is not the exact conditional"
                 + " p(missing | observed))")

@@ -78,10 +78,10 @@ struct Eval: ParsableCommand {
         if perPixel { try checkPictureSize(model.config, scale: scale, options: "--scale \(scale)") }
         if let batchSize { try checkBatchSize(model.config, images: batchSize, option: "--batch-size") }
         if let masks {
-            for (path, (m, _)) in zip(checkpoints, loaded) where m.config.kind != .made || masks > m.config.masks {
-                throw ValidationError(m.config.kind == .made
-                    ? "--masks \(masks): \(path) has \(m.config.masks) mask(s); an ensemble can average at most that many"
-                    : "--masks applies to made models; \(path) holds a \(m.config.kind)")
+            for (path, (m, _)) in zip(checkpoints, loaded) where !(m is any MaskEnsemble) || masks > m.config.maskCount {
+                throw ValidationError(m is any MaskEnsemble
+                    ? "--masks \(masks): \(path) has \(m.config.maskCount) mask(s); an ensemble can average at most that many"
+                    : "--masks applies to \(ModelKind.names(where: \.hasMaskEnsembles)) models; \(path) holds a \(m.config.kind)")
             }
         }
         let name = data ?? ck.training?.options.dataset ?? "binarized-mnist"
@@ -109,7 +109,7 @@ struct Eval: ParsableCommand {
                                                                    perImage: perImage == nil || s != split ? nil : { table = ($0, $1) })
             if let path = perImage, let table { try writePerImageCSV(table.mixture, members: table.members, data: d, to: path) }
             if loaded.count == 1 {
-                let k = (model as? MADE).map { _ in masks ?? model.config.masks } ?? 1
+                let k = model is any MaskEnsemble ? masks ?? model.config.maskCount : 1
                 print(line(mixture, k > 1 ? ", ensemble of \(k) masks" : ""))
             } else {
                 for (path, r) in zip(checkpoints, members) { print("  " + line(r, ", \(path)")) }
@@ -199,10 +199,10 @@ struct Eval: ParsableCommand {
         let label = data.labels.map { " (label \($0[i]))" } ?? ""
         print(String(format: "%@ image %d of %@%@: NLL %.2f nats = sum of %d per-pixel terms (model NLL of the image %.2f nats)",
                      split.rawValue, i, data.name, label, total, terms.count, single))
-        if let made = model as? MADE, c.masks > 1 {
-            let ensemble = try Evaluator.perImageNLL(model, image, masks: masks ?? c.masks)[0]
-            print(String(format: "note: the terms are mask %d's; the %d-mask ensemble gives %.2f nats", made.activeMask,
-                         masks ?? c.masks, ensemble))
+        if let ensemble = model as? any MaskEnsemble, c.maskCount > 1 {
+            let nll = try Evaluator.perImageNLL(model, image, masks: masks ?? c.maskCount)[0]
+            print(String(format: "note: the terms are mask %d's; the %d-mask ensemble gives %.2f nats", ensemble.activeMask,
+                         masks ?? c.maskCount, nll))
         }
         // One value per pixel (colour channels summed).
         var field = [Float](repeating: 0, count: c.height * c.width)

@@ -25,7 +25,7 @@ struct ReceptiveFieldCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "--model: image height.") var height: Int = 28
     @Option(parsing: .unconditional, help: "--model: image width.") var width: Int = 28
     @OptionGroup var shape: ModelShapeOptions
-    @Option(help: "--model: pixel ordering, natural or random (fvsbn, nade, made).") var ordering: PixelOrdering = .natural
+    @Option(help: "--model: pixel ordering, natural or random (\(ModelFlag.ordering.readers)).") var ordering: PixelOrdering = .natural
     @Option(help: "Output position as ROW,COL (0-based).") var pixel: String
     @Option(help: "Input image: random (several seeded random images), zeros (black) or grey (mid-range).")
     var input: ReceptiveFieldInput = .random
@@ -40,7 +40,7 @@ struct ReceptiveFieldCommand: ParsableCommand {
             throw ValidationError("give either --checkpoint PATH or --model NAME (one of them)")
         }
         if checkpoint != nil {
-            let used = (shape.hidden != nil ? ["--hidden"] : []) + shape.convolutionalOptionsGiven
+            let used = try shape.flags().given.map(\.rawValue)
             if !used.isEmpty {
                 throw ValidationError("\(used.joined(separator: ", ")) describe a --model; a --checkpoint brings its own")
             }
@@ -64,7 +64,7 @@ struct ReceptiveFieldCommand: ParsableCommand {
     func makeNetwork() throws -> any AutoregressiveModel {
         if let checkpoint { return try loadModel(checkpoint).0 }
         let config = try shape.config(model!, height: height, width: width, levels: shape.levels ?? 2,
-                                      ordering: ordering, seed: seed)
+                                      ordering: ordering == .natural ? nil : ordering, seed: seed)
         return try makeModel(config)
     }
 
@@ -102,13 +102,6 @@ struct ReceptiveFieldCommand: ParsableCommand {
         print("wrote \(out)")
     }
 
-    /// "pixelcnn (8 layers, kernel 3)", "made (hidden 500)".
-    func describe(_ c: ModelConfig) -> String {
-        if c.kind.isConvolutional {
-            let first = c.kind == .pixelcnn ? ", first kernel \(c.firstKernelSize)" : ""
-            return "\(c.kind) (\(c.layers) layer\(c.layers == 1 ? "" : "s"), \(c.hiddenChannels) channels, kernel \(c.kernelSize)\(first), "
-                + "dilations \(c.dilations.map(String.init).joined(separator: ",")))"
-        }
-        return c.hidden.isEmpty ? "\(c.kind)" : "\(c.kind) (hidden \(c.hidden.map(String.init).joined(separator: ",")))"
-    }
+    /// "pixelcnn (channels 64, layers 8, kernel 3, ...)", "made (hidden 500, masks 1, ordering natural)".
+    func describe(_ c: ModelConfig) -> String { "\(c.kind) (\(c.options))" }
 }

@@ -27,7 +27,7 @@ struct SamplingOptions: ParsableArguments {
 
     /// Sets the matrix-product threads for sampling `model` with `method`.
     func applyThreads(for method: SamplingMethod, model: any AutoregressiveModel) {
-        let fullPasses = method == .naive && model.config.kind.isConvolutional
+        let fullPasses = method == .naive && model is any ConvolutionalModel
         Gemm.setThreads(threads ?? (fullPasses ? ProcessInfo.processInfo.activeProcessorCount : 1))
     }
 
@@ -35,7 +35,7 @@ struct SamplingOptions: ParsableArguments {
     func method(for model: any AutoregressiveModel, observing: Bool) throws -> SamplingMethod {
         guard let m = model.samplingMethod(sampler, observing: observing) else {
             throw SamplingError("--sampler cached: \(model.config.kind) has no cached sampler "
-                + "(pixelcnn and gated-pixelcnn have); use --sampler naive or auto")
+                + "(\(ModelKind.names(where: \.hasCachedSampler)) have); use --sampler naive or auto")
         }
         return m
     }

@@ -80,6 +80,14 @@ struct Train: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var imageLimit: ImageLimitOptions
 
+    /// --masks, --ordering and --direct, nil at their defaults (not given).
+    var masksGiven: Int? { masks == 1 ? nil : masks }
+    var orderingGiven: PixelOrdering? { ordering == .natural ? nil : ordering }
+    /// Every model flag given: the architecture group's and train's own.
+    var modelFlags: ModelFlags {
+        get throws { try architecture.shape.flags(masks: masksGiven, ordering: orderingGiven, direct: direct ? true : nil) }
+    }
+
     func validate() throws {
         if let e = epochsGiven, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
@@ -99,21 +107,14 @@ struct Train: ParsableCommand {
         if let dropout, dropout > 0, !resume, initFrom == nil, !model.hasDropout {  // else checked against the saved model
             throw ValidationError("--dropout applies to \(ModelKind.withDropout), not \(model.rawValue)")
         }
-        if !model.isConvolutional {
-            let used = architecture.shape.convolutionalOptionsGiven
-            if !used.isEmpty {
-                throw ValidationError("\(used.joined(separator: ", ")) apply to pixelcnn and gated-pixelcnn, not \(model.rawValue)")
-            }
-        }
-        if conditional && model != .gatedPixelCNN {
-            throw ValidationError("--conditional is a gated-pixelcnn option, not \(model.rawValue)")
+        if !resume, initFrom == nil { try (try modelFlags).check(for: model) }  // else the run's or checkpoint's model
+        if conditional && !model.isConditional {
+            throw ValidationError("--conditional is a \(ModelKind.names(where: \.isConditional)) option, not \(model.rawValue)")
         }
         if let initFrom {
             if resume { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
-            let shapeGiven = architecture.shape.convolutionalOptionsGiven
-                + [("--levels", architecture.shape.levels != nil), ("--hidden", architecture.shape.hidden != nil),
-                   ("--masks", masks != 1), ("--ordering", ordering != .natural), ("--direct", direct),
-                   ("--conditional", conditional)].filter(\.1).map(\.0)
+            let shapeGiven = try modelFlags.given.map(\.rawValue)
+                + [("--levels", architecture.shape.levels != nil), ("--conditional", conditional)].filter(\.1).map(\.0)
             if !shapeGiven.isEmpty {
                 throw ValidationError("\(shapeGiven.joined(separator: ", ")) cannot change the architecture of \(initFrom); "
                                       + "--init-from takes it from the checkpoint")
@@ -193,8 +194,8 @@ struct Train: ParsableCommand {
                 }
                 let classes = conditional ? shape.classes : 0
                 let config = try architecture.config(height: shape.height, width: shape.width, channels: shape.channels,
-                                                     levels: modelLevels, masks: masks, ordering: ordering,
-                                                     directConnections: direct, seed: seed, classes: classes)
+                                                     levels: modelLevels, masks: masksGiven, ordering: orderingGiven,
+                                                     directConnections: direct ? true : nil, seed: seed, classes: classes)
                 m = try makeModel(config)
             }
             lock = try RunLock(directory: options.outputDirectory)
@@ -258,7 +259,7 @@ struct Train: ParsableCommand {
             let (m, _) = try loadModel(o.outputDirectory + "/best.ckpt")
             let data = try loadSplit(o.dataset, split: .test, dataDirectory: o.dataDirectory, for: m,
                                      binarization: o.binarization)
-            let r = try Evaluator.evaluate(m, data, masks: (m as? MADE).map { _ in evalMasks ?? m.config.masks })
+            let r = try Evaluator.evaluate(m, data, masks: m is any MaskEnsemble ? evalMasks ?? m.config.maskCount : nil)
             print(String(format: "test NLL %.2f nats/image, %.4f bits/dim (%d images, %.0f img/s)",
                          r.natsPerImage, r.bitsPerDimension, r.images, r.imagesPerSecond))
         }
@@ -271,18 +272,17 @@ struct Train: ParsableCommand {
         func check<T: Equatable>(_ name: String, _ given: T?, _ theirs: T) {
             if let given, given != theirs { found.append("\(name) \(given) (the run's: \(theirs))") }
         }
-        let shape = architecture.shape
         check("--model", architecture.modelGiven, model.kind)
-        check("--levels", shape.levels, model.levels)
-        check("--hidden", shape.hidden.flatMap { try? parseSizes($0, option: "--hidden") }, model.hidden)
-        check("--channels", shape.channels, model.hiddenChannels)
-        check("--layers", shape.layers, model.layers)
-        check("--kernel", shape.kernel, model.kernelSize)
-        check("--first-kernel", shape.firstKernel, model.firstKernelSize)
-        check("--dilations", shape.dilations.flatMap { try? parseSizes($0, option: "--dilations") }, model.dilations)
-        check("--masks", masks == 1 ? nil : masks, model.masks)
-        check("--ordering", ordering == .natural ? nil : ordering, model.ordering)
-        if direct && !model.directConnections { found.append("--direct (the run has no direct connections)") }
+        check("--levels", architecture.shape.levels, model.levels)
+        // Model flags: the options they give must be the run's own.
+        if let flags = try? modelFlags, !flags.given.isEmpty {
+            do {
+                let given = try flags.options(for: model.kind, base: model.options)
+                if !given.isEqual(to: model.options) {
+                    found.append(flags.given.map(\.rawValue).joined(separator: ", ") + " (the run's: \(model.options))")
+                }
+            } catch { found.append("\(error)") }
+        }
         if conditional && model.classes == 0 { found.append("--conditional (the run is unconditional)") }
         check("--data", dataGiven?.rawValue, saved.dataset)
         check("--binarize", binarize, saved.binarization)
@@ -292,7 +292,7 @@ struct Train: ParsableCommand {
         check("--weight-decay", weightDecay == 0 ? nil : weightDecay, saved.weightDecay)
         check("--seed", seed == 0 ? nil : seed, saved.seed)
         check("--train-limit", trainLimit, saved.trainLimit ?? Int.max)
-        check("--eval-masks", evalMasks, saved.evalMasks ?? model.masks)
+        check("--eval-masks", evalMasks, saved.evalMasks ?? model.maskCount)
         if includeValid && !saved.includeValidation { found.append("--include-valid (the run trains on train alone)") }
         return found
     }

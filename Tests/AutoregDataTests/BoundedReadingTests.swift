@@ -218,7 +218,7 @@ final class BoundedReadingTests: XCTestCase {
         XCTAssertEqual(matrix.values, [0, 1, 1, 1])
     }
 
-    func testReadableByteCount() {
+    func testReadableByteCount() throws {
         XCTAssertEqual(readableByteCount(1 << 30), "1 GiB")
         XCTAssertEqual(readableByteCount(3 << 20), "3 MiB")
         XCTAssertEqual(readableByteCount(1000), "1000 bytes")

@@ -77,7 +77,7 @@ final class DatasetCatalogTests: XCTestCase {
         XCTAssertEqual(error?.description.contains("train-labels-idx1-ubyte"), true)
     }
 
-    func testUnknownName() {
+    func testUnknownName() throws {
         XCTAssertThrowsError(try DatasetCatalog.load(name: "cifar", split: .train)) { error in
             XCTAssertTrue(String(describing: error).contains("binarized-mnist"))
         }

@@ -6,7 +6,7 @@ final class ImageDatasetTests: XCTestCase {
         ImageDataset(name: "t", pixels: pixels, count: count, height: 1, width: pixels.count / count, levels: 256, labels: labels)
     }
 
-    func testFixedBinarizationThreshold() {
+    func testFixedBinarizationThreshold() throws {
         let data = grey([0, 127, 128, 255, 1, 200], count: 2)
         let binary = data.binarizedFixed()
         XCTAssertEqual(binary.pixels, [0, 0, 1, 1, 0, 1])
@@ -18,7 +18,7 @@ final class ImageDatasetTests: XCTestCase {
         XCTAssertEqual(data.binarizedFixed(threshold: 0).pixels, [0, 1, 1, 1, 1, 1])
     }
 
-    func testDynamicBinarizationFrequencies() {
+    func testDynamicBinarizationFrequencies() throws {
         let values: [UInt8] = [0, 32, 128, 200, 255]
         let draws = 20_000
         let data = grey(Array(repeating: values, count: draws).flatMap { $0 }, count: draws)
@@ -35,7 +35,7 @@ final class ImageDatasetTests: XCTestCase {
         XCTAssertEqual(data.dynamicallyBinarized(using: &again).pixels, sample.pixels, "same seed, same sample")
     }
 
-    func testDynamicBinarizedBatchMatchesDistribution() {
+    func testDynamicBinarizedBatchMatchesDistribution() throws {
         let data = grey([0, 255, 102], count: 1)
         var rng = SplitMix64(seed: 5)
         var buffer = [Float](repeating: -1, count: 3 * 4000)
@@ -49,7 +49,7 @@ final class ImageDatasetTests: XCTestCase {
         XCTAssertEqual(Double(mean), 0.4, accuracy: 0.035)
     }
 
-    func testSubsetSplitAndBatches() {
+    func testSubsetSplitAndBatches() throws {
         let data = grey([1, 2, 3, 4, 5, 6, 7, 8], count: 4, labels: [10, 11, 12, 13])
         XCTAssertEqual(data.dimension, 2)
         let picked = data.subset([3, 0, 3])
@@ -68,7 +68,7 @@ final class ImageDatasetTests: XCTestCase {
         XCTAssertEqual(buffer, [7, 8])
     }
 
-    func testAppendingJoinsImagesAndLabelsInOrder() {
+    func testAppendingJoinsImagesAndLabelsInOrder() throws {
         let a = ImageDataset(name: "a", pixels: [0, 1, 1, 0], count: 2, height: 1, width: 2, levels: 2, labels: [3, 4])
         let b = ImageDataset(name: "b", pixels: [1, 1], count: 1, height: 1, width: 2, levels: 2, labels: [5])
         let ab = a.appending(b)

@@ -2,7 +2,7 @@ import AutoregData
 import XCTest
 
 final class ShufflingTests: XCTestCase {
-    func testIsAPermutation() {
+    func testIsAPermutation() throws {
         for count in [0, 1, 2, 17, 1000] {
             var rng = SplitMix64(seed: 42)
             let order = shuffledIndices(count: count, using: &rng)
@@ -10,7 +10,7 @@ final class ShufflingTests: XCTestCase {
         }
     }
 
-    func testSameSeedSameOrderDifferentSeedDifferentOrder() {
+    func testSameSeedSameOrderDifferentSeedDifferentOrder() throws {
         var a = SplitMix64(seed: 7), b = SplitMix64(seed: 7), c = SplitMix64(seed: 8)
         let first = shuffledIndices(count: 500, using: &a)
         XCTAssertEqual(first, shuffledIndices(count: 500, using: &b))
@@ -18,7 +18,7 @@ final class ShufflingTests: XCTestCase {
         XCTAssertNotEqual(first, Array(0..<500))
     }
 
-    func testBoundedRandomIsUniform() {
+    func testBoundedRandomIsUniform() throws {
         var rng = SplitMix64(seed: 1)
         var counts = [Int](repeating: 0, count: 7)
         let draws = 70_000
@@ -27,7 +27,7 @@ final class ShufflingTests: XCTestCase {
         for count in counts { XCTAssertEqual(Double(count), 10_000, accuracy: 500) }
     }
 
-    func testEveryPositionIsReachable() {
+    func testEveryPositionIsReachable() throws {
         // Over many shuffles of 4 items, each item lands in each position about 1/4 of the time.
         var rng = SplitMix64(seed: 3)
         var seen = [[Int]](repeating: [Int](repeating: 0, count: 4), count: 4)

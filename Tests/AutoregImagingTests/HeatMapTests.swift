@@ -4,7 +4,7 @@ import XCTest
 final class HeatMapTests: XCTestCase {
     private func luminance(_ c: RGB) -> Double { 0.2126 * Double(c.r) + 0.7152 * Double(c.g) + 0.0722 * Double(c.b) }
 
-    func testColormapsAreMonotoneInLuminance() {
+    func testColormapsAreMonotoneInLuminance() throws {
         for map in [Colormap.viridis, .inferno, .greyscale] {
             let values = (0...100).map { luminance(map.color(at: Float($0) / 100)) }
             XCTAssertTrue(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 + 0.5 }, "\(map.anchors.first!)")
@@ -16,7 +16,7 @@ final class HeatMapTests: XCTestCase {
         XCTAssertEqual(Colormap.greyscale.color(at: 0.5), RGB(128, 128, 128))
     }
 
-    func testRenderNormalisesMarksAndMasks() {
+    func testRenderNormalisesMarksAndMasks() throws {
         let field: [Float] = [2, 4, 6, 8]
         let plain = HeatMap.render(field, height: 2, width: 2)
         XCTAssertEqual(Array(plain[0, 0]), rgb(Colormap.viridis.color(at: 0)))
@@ -30,7 +30,7 @@ final class HeatMapTests: XCTestCase {
         XCTAssertEqual(Array(marked[1, 0]), Array(plain[1, 0]))
     }
 
-    func testScaledMarkerIsAnOutline() {
+    func testScaledMarkerIsAnOutline() throws {
         let image = HeatMap.render([0, 1], height: 1, width: 2, scale: 4, marked: (row: 0, column: 1))
         XCTAssertEqual([image.width, image.height], [8, 4])
         XCTAssertEqual(Array(image[0, 4]), rgb(.red))
@@ -39,20 +39,20 @@ final class HeatMapTests: XCTestCase {
         XCTAssertEqual(Array(image[1, 1]), rgb(Colormap.viridis.color(at: 0)))
     }
 
-    func testHatchedMaskUsesBothColours() {
+    func testHatchedMaskUsesBothColours() throws {
         let image = HeatMap.render([0.5], height: 1, width: 1, scale: 8, masked: [true],
                                    maskStyle: .hatched(.black, .white))
         let colours = Set(stride(from: 0, to: image.pixels.count, by: 3).map { image.pixels[$0] })
         XCTAssertEqual(colours, [0, 255])
     }
 
-    func testNonFiniteValuesArePaintedAsMasked() {
+    func testNonFiniteValuesArePaintedAsMasked() throws {
         let image = HeatMap.render([0, .nan, 1], height: 1, width: 3, maskStyle: .solid(.white))
         XCTAssertEqual(Array(image[0, 1]), [255, 255, 255])
         XCTAssertEqual(Array(image[0, 2]), rgb(Colormap.viridis.color(at: 1)))
     }
 
-    func testProbabilityImage() {
+    func testProbabilityImage() throws {
         XCTAssertEqual(probabilityImage([0, 0.5, 1, -1, 2, .nan]), [0, 128, 255, 0, 255, 0])
         let image = probabilityImage([0.25, 0.75], height: 1, width: 2)
         XCTAssertEqual([image.width, image.channels], [2, 1])

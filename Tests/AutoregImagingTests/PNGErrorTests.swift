@@ -53,7 +53,7 @@ final class PNGErrorTests: XCTestCase {
         try assertRejected(long, name: "long-data.png", containing: "larger")
     }
 
-    func testMissingFile() {
+    func testMissingFile() throws {
         let path = "/nonexistent-autoreg/missing.png"
         XCTAssertThrowsError(try PNG.read(path: path)) { error in
             XCTAssertTrue(String(describing: error).contains(path))

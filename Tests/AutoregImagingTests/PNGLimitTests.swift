@@ -19,7 +19,7 @@ final class PNGLimitTests: XCTestCase {
         return try body()
     }
 
-    func testDefaultCaps() {
+    func testDefaultCaps() throws {
         if ProcessInfo.processInfo.environment["AUTOREG_MAX_IMAGE_PIXELS"] == nil {
             XCTAssertEqual(PNG.maxPixels, 4096 * 4096)
         }
@@ -52,7 +52,7 @@ final class PNGLimitTests: XCTestCase {
         }
     }
 
-    func testSideCap() {
+    func testSideCap() throws {
         XCTAssertThrowsError(try PNG.decode(signatureAndHeader(width: 70000, height: 1), path: "wide.png")) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("70000x1") && text.contains("PNG.maxSide"), text)
@@ -79,7 +79,7 @@ final class PNGLimitTests: XCTestCase {
     }
 
     /// An IDAT stream inflating far beyond the declared size stops one byte past it.
-    func testImageDataBeyondTheHeaderIsRefused() {
+    func testImageDataBeyondTheHeaderIsRefused() throws {
         let png = handBuiltPNG(width: 2, height: 2, bitDepth: 8, colorType: 0,
                                scanlines: [UInt8](repeating: 0, count: 16 << 20))
         XCTAssertThrowsError(try PNG.decode(png)) { error in
@@ -108,7 +108,7 @@ final class PNGLimitTests: XCTestCase {
         }
     }
 
-    func testEnvironmentLimitParsing() {
+    func testEnvironmentLimitParsing() throws {
         let name = "AUTOREG_TEST_LIMIT_\(UUID().uuidString.prefix(8))"
         XCTAssertNil(environmentLimit(name))
         for (text, expected) in [("1234", 1234 as Int?), ("0", nil), ("-5", nil), ("lots", nil)] {

@@ -34,7 +34,7 @@ final class PNGRoundTripTests: XCTestCase {
         XCTAssertEqual(try PNG.read(path: path), second)
     }
 
-    func testWriteIntoMissingDirectoryNamesPath() {
+    func testWriteIntoMissingDirectoryNamesPath() throws {
         let path = "/nonexistent-autoreg-dir/out.png"
         XCTAssertThrowsError(try PNG.write(RasterImage(width: 1, height: 1, fill: [0]), to: path)) { error in
             XCTAssertTrue(String(describing: error).contains(path), "\(error)")

@@ -5,7 +5,7 @@ final class ReceptiveFieldImageTests: XCTestCase {
     func rgb(_ c: RGB) -> [UInt8] { [c.r, c.g, c.b] }
 
     /// A 2×4 field, chosen pixel (1, 1): before it indices 0...4, after it 6, 7.
-    func testColoursByKind() {
+    func testColoursByKind() throws {
         let magnitudes: [Float] = [1e-3, 0, 1, 1e-12,
                                    0, 0.5, 0, 2e-3]
         let allowed = (0..<8).map { $0 < 5 }
@@ -28,7 +28,7 @@ final class ReceptiveFieldImageTests: XCTestCase {
         XCTAssertNotEqual(Array(image[1, 3]), rgb(ReceptiveFieldImage.laterColor))
     }
 
-    func testScaleAndDistinctColours() {
+    func testScaleAndDistinctColours() throws {
         let image = ReceptiveFieldImage.render([0, 1, 0], height: 1, width: 3, row: 0, column: 2,
                                                allowed: [true, true, false], scale: 4)
         XCTAssertEqual(image.width, 12)

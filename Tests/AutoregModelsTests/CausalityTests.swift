@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -100,58 +101,58 @@ final class CausalityTests: XCTestCase {
 
     // MARK: - FVSBN
 
-    func testFVSBNExhaustive4x4() {
+    func testFVSBNExhaustive4x4() throws {
         for ordering in PixelOrdering.allCases {
-            let model = buildModel(makeConfig(.fvsbn, 4, 4, ordering: ordering, seed: 2))
+            let model = buildModel(try makeConfig(.fvsbn, 4, 4, ordering: ordering, seed: 2))
             randomizeParameters(model, seed: 3)  // FVSBN starts at zero weights
             assertCausal(model, converse: .allEarlier, "FVSBN \(ordering)")
         }
     }
 
-    func testFVSBNSampled28x28() {
+    func testFVSBNSampled28x28() throws {
         for ordering in PixelOrdering.allCases {
-            let model = buildModel(makeConfig(.fvsbn, 28, 28, ordering: ordering, seed: 4))
+            let model = buildModel(try makeConfig(.fvsbn, 28, 28, ordering: ordering, seed: 4))
             randomizeParameters(model, seed: 5)
             assertCausal(model, positions: samplePositions(model, seed: 6), converse: .allEarlier, "FVSBN 28x28 \(ordering)")
         }
     }
 
-    func testFVSBNOrderings() {
-        let natural = buildModel(makeConfig(.fvsbn, 4, 4, ordering: .natural))
+    func testFVSBNOrderings() throws {
+        let natural = buildModel(try makeConfig(.fvsbn, 4, 4, ordering: .natural))
         XCTAssertEqual(natural.ordering, Array(0..<16))
-        let random = buildModel(makeConfig(.fvsbn, 4, 4, ordering: .random))
+        let random = buildModel(try makeConfig(.fvsbn, 4, 4, ordering: .random))
         XCTAssertNotEqual(random.ordering, Array(0..<16))
     }
 
     // MARK: - NADE
 
-    func testNADEExhaustive4x4() {
+    func testNADEExhaustive4x4() throws {
         for ordering in PixelOrdering.allCases {
-            let model = buildModel(makeConfig(.nade, 4, 4, hidden: [8], ordering: ordering, seed: 7))
+            let model = buildModel(try makeConfig(.nade, 4, 4, hidden: [8], ordering: ordering, seed: 7))
             perturbParameters(model, std: 0.3, seed: 8)
             assertCausal(model, converse: .allEarlier, "NADE \(ordering)")
             // Untrained, as constructed.
-            assertCausal(buildModel(makeConfig(.nade, 4, 4, hidden: [8], ordering: ordering, seed: 9)),
+            assertCausal(buildModel(try makeConfig(.nade, 4, 4, hidden: [8], ordering: ordering, seed: 9)),
                          converse: .allEarlier, "NADE \(ordering) untrained")
         }
-        XCTAssertNotEqual(buildModel(makeConfig(.nade, 4, 4, ordering: .random)).ordering, Array(0..<16))
+        XCTAssertNotEqual(buildModel(try makeConfig(.nade, 4, 4, ordering: .random)).ordering, Array(0..<16))
     }
 
-    func testNADESampled28x28() {
+    func testNADESampled28x28() throws {
         for ordering in PixelOrdering.allCases {
-            let model = buildModel(makeConfig(.nade, 28, 28, hidden: [4], ordering: ordering, seed: 10))
+            let model = buildModel(try makeConfig(.nade, 28, 28, hidden: [4], ordering: ordering, seed: 10))
             assertCausal(model, positions: samplePositions(model, seed: 11), converse: .allEarlier, "NADE 28x28 \(ordering)")
         }
     }
 
     // MARK: - MADE
 
-    func testMADEExhaustive4x4() {
+    func testMADEExhaustive4x4() throws {
         for levels in [2, 256] {
             for hidden in [[12], [12, 10]] {
                 for ordering in PixelOrdering.allCases {
                     for direct in [false, true] {
-                        let config = makeConfig(.made, 4, 4, levels: levels, hidden: hidden, masks: 3,
+                        let config = try makeConfig(.made, 4, 4, levels: levels, hidden: hidden, masks: 3,
                                                 ordering: ordering, direct: direct, seed: 12)
                         let made = try! MADE(config: config)
                         perturbParameters(made, std: 0.1, seed: 13)
@@ -177,11 +178,11 @@ final class CausalityTests: XCTestCase {
     /// With hidden layers wide enough to hold every degree 1...D−1 and every ReLU alive
     /// (small weights, positive hidden biases), a correct MADE lets pixel i see every earlier
     /// pixel: masks that are too strict fail here even though they stay autoregressive.
-    func testWideMADESeesEveryEarlierPixel() {
+    func testWideMADESeesEveryEarlierPixel() throws {
         for levels in [2, 256] {
             for hidden in [[96], [96, 96]] {
                 for ordering in PixelOrdering.allCases {
-                    let config = makeConfig(.made, 4, 4, levels: levels, hidden: hidden, masks: 2, ordering: ordering, seed: 30)
+                    let config = try makeConfig(.made, 4, 4, levels: levels, hidden: hidden, masks: 2, ordering: ordering, seed: 30)
                     let made = try! MADE(config: config)
                     for p in made.parameters {
                         if p.name.hasSuffix(".weight") { p.tensor.data = p.tensor.data.map { $0 * 0.1 } }
@@ -197,12 +198,12 @@ final class CausalityTests: XCTestCase {
         }
     }
 
-    func testMADESampled28x28() {
+    func testMADESampled28x28() throws {
         let configs = [
-            makeConfig(.made, 28, 28, hidden: [16], ordering: .natural, seed: 14),
-            makeConfig(.made, 28, 28, hidden: [16, 16], masks: 2, ordering: .random, direct: true, seed: 15),
-            makeConfig(.made, 28, 28, levels: 256, hidden: [8], ordering: .random, seed: 16),
-            makeConfig(.made, 28, 28, levels: 256, hidden: [8, 8], masks: 2, ordering: .natural, seed: 17),
+            try makeConfig(.made, 28, 28, hidden: [16], ordering: .natural, seed: 14),
+            try makeConfig(.made, 28, 28, hidden: [16, 16], masks: 2, ordering: .random, direct: true, seed: 15),
+            try makeConfig(.made, 28, 28, levels: 256, hidden: [8], ordering: .random, seed: 16),
+            try makeConfig(.made, 28, 28, levels: 256, hidden: [8, 8], masks: 2, ordering: .natural, seed: 17),
         ]
         for config in configs {
             let made = try! MADE(config: config)
@@ -221,8 +222,8 @@ final class CausalityTests: XCTestCase {
     }
 
     /// The checker itself must notice a model that peeks at the pixel it predicts.
-    func testCheckerDetectsLeakyModel() {
-        let model = buildModel(makeConfig(.fvsbn, 2, 2, seed: 19))
+    func testCheckerDetectsLeakyModel() throws {
+        let model = buildModel(try makeConfig(.fvsbn, 2, 2, seed: 19))
         let leaky = LeakyModel(base: model)
         let report = causality(leaky, positions: Array(0..<4), seed: 20)
         XCTAssertFalse(report.violations.isEmpty)

@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -6,30 +7,30 @@ import XCTest
 
 final class ConfigValidationTests: XCTestCase {
     /// (label, config, a word the error must mention)
-    private var badConfigs: [(String, ModelConfig, String)] {
+    private var badConfigs: [(String, () throws -> ModelConfig, String)] {
         [
-            ("nade with 256 levels", makeConfig(.nade, 4, 4, levels: 256), "levels"),
-            ("fvsbn with 256 levels", makeConfig(.fvsbn, 4, 4, levels: 256), "levels"),
-            ("made with 3 levels", makeConfig(.made, 4, 4, levels: 3), "levels"),
-            ("levels 1", makeConfig(.made, 4, 4, levels: 1), "levels"),
-            ("made with 3 hidden layers", makeConfig(.made, 4, 4, hidden: [8, 8, 8]), "hidden"),
-            ("made without hidden layers", makeConfig(.made, 4, 4, hidden: []), "hidden"),
-            ("masks 0", makeConfig(.made, 4, 4, masks: 0), "masks"),
-            ("masks -2", makeConfig(.made, 4, 4, masks: -2), "masks"),
-            ("hidden size 0", makeConfig(.made, 4, 4, hidden: [0]), "hidden"),
-            ("negative hidden size", makeConfig(.nade, 4, 4, hidden: [-5]), "hidden"),
-            ("nade with two hidden layers", makeConfig(.nade, 4, 4, hidden: [4, 4]), "hidden"),
-            ("nade without hidden layer", makeConfig(.nade, 4, 4, hidden: []), "hidden"),
-            ("fvsbn with a hidden layer", makeConfig(.fvsbn, 4, 4, hidden: [10]), "hidden"),
-            ("zero height", makeConfig(.made, 0, 4), "size"),
-            ("zero width", makeConfig(.fvsbn, 4, 0), "size"),
-            ("zero channels", ModelConfig(kind: .nade, height: 2, width: 2, channels: 0, hidden: [3]), "size"),
+            ("nade with 256 levels", { try makeConfig(.nade, 4, 4, levels: 256) }, "levels"),
+            ("fvsbn with 256 levels", { try makeConfig(.fvsbn, 4, 4, levels: 256) }, "levels"),
+            ("made with 3 levels", { try makeConfig(.made, 4, 4, levels: 3) }, "levels"),
+            ("levels 1", { try makeConfig(.made, 4, 4, levels: 1) }, "levels"),
+            ("made with 3 hidden layers", { try makeConfig(.made, 4, 4, hidden: [8, 8, 8]) }, "hidden"),
+            ("made without hidden layers", { try makeConfig(.made, 4, 4, hidden: []) }, "hidden"),
+            ("masks 0", { try makeConfig(.made, 4, 4, masks: 0) }, "masks"),
+            ("masks -2", { try makeConfig(.made, 4, 4, masks: -2) }, "masks"),
+            ("hidden size 0", { try makeConfig(.made, 4, 4, hidden: [0]) }, "hidden"),
+            ("negative hidden size", { try makeConfig(.nade, 4, 4, hidden: [-5]) }, "hidden"),
+            ("nade with two hidden layers", { try makeConfig(.nade, 4, 4, hidden: [4, 4]) }, "hidden"),
+            ("nade without hidden layer", { try makeConfig(.nade, 4, 4, hidden: []) }, "hidden"),
+            ("fvsbn with a hidden layer", { try makeConfig(.fvsbn, 4, 4, hidden: [10]) }, "hidden"),
+            ("zero height", { try makeConfig(.made, 0, 4) }, "size"),
+            ("zero width", { try makeConfig(.fvsbn, 4, 0) }, "size"),
+            ("zero channels", { try ModelConfig(kind: .nade, height: 2, width: 2, channels: 0, hidden: [3]) }, "size"),
         ]
     }
 
-    func testValidateRejectsBadConfigsReadably() {
+    func testValidateRejectsBadConfigsReadably() throws {
         for (label, config, word) in badConfigs {
-            XCTAssertThrowsError(try config.validate(), label) { error in
+            XCTAssertThrowsError(try config().validate(), label) { error in
                 let text = String(describing: error)
                 XCTAssertTrue(error is ModelError, "\(label): \(type(of: error))")
                 XCTAssertTrue(text.lowercased().contains(word), "\(label): '\(text)' should mention \(word)")
@@ -39,55 +40,55 @@ final class ConfigValidationTests: XCTestCase {
         }
     }
 
-    func testMakeModelThrowsForBadConfigs() {
+    func testMakeModelThrowsForBadConfigs() throws {
         for (label, config, _) in badConfigs {
-            XCTAssertThrowsError(try makeModel(config), label)
+            XCTAssertThrowsError(try makeModel(try config()), label)
         }
     }
 
-    func testModelInitialisersRejectConfigsOfAnotherKind() {
-        XCTAssertThrowsError(try FVSBN(config: makeConfig(.nade, 2, 2)))
-        XCTAssertThrowsError(try NADE(config: makeConfig(.made, 2, 2)))
-        XCTAssertThrowsError(try MADE(config: makeConfig(.fvsbn, 2, 2)))
-        XCTAssertThrowsError(try MADE(config: makeConfig(.made, 2, 2, hidden: [4, 4, 4])))
+    func testModelInitialisersRejectConfigsOfAnotherKind() throws {
+        XCTAssertThrowsError(try FVSBN(config: try makeConfig(.nade, 2, 2)))
+        XCTAssertThrowsError(try NADE(config: try makeConfig(.made, 2, 2)))
+        XCTAssertThrowsError(try MADE(config: try makeConfig(.fvsbn, 2, 2)))
+        XCTAssertThrowsError(try MADE(config: try makeConfig(.made, 2, 2, hidden: [4, 4, 4])))
     }
 
     func testValidConfigsAreAccepted() throws {
         let good = [
-            ModelConfig(kind: .fvsbn, height: 28, width: 28),
-            ModelConfig(kind: .nade, height: 28, width: 28),
-            ModelConfig(kind: .made, height: 28, width: 28),
-            makeConfig(.made, 28, 28, levels: 256, hidden: [10, 10], masks: 8, ordering: .random, direct: true),
-            ModelConfig(kind: .made, height: 2, width: 3, channels: 3, levels: 256, hidden: [4]),
+            try ModelConfig(kind: .fvsbn, height: 28, width: 28),
+            try ModelConfig(kind: .nade, height: 28, width: 28),
+            try ModelConfig(kind: .made, height: 28, width: 28),
+            try makeConfig(.made, 28, 28, levels: 256, hidden: [10, 10], masks: 8, ordering: .random, direct: true),
+            try ModelConfig(kind: .made, height: 2, width: 3, channels: 3, levels: 256, hidden: [4]),
         ]
         for config in good { XCTAssertNoThrow(try config.validate(), "\(config)") }
-        XCTAssertEqual(ModelConfig(kind: .nade, height: 28, width: 28).hidden, [500])
-        XCTAssertEqual(ModelConfig(kind: .fvsbn, height: 28, width: 28).hidden, [])
-        XCTAssertEqual(ModelConfig(kind: .made, height: 2, width: 3, channels: 3).dimension, 18)
+        XCTAssertEqual(try ModelConfig(kind: .nade, height: 28, width: 28).hidden, [500])
+        XCTAssertEqual(try ModelConfig(kind: .fvsbn, height: 28, width: 28).hidden, [])
+        XCTAssertEqual(try ModelConfig(kind: .made, height: 2, width: 3, channels: 3).dimension, 18)
     }
 
-    func testMakeModelBuildsTheRequestedKind() {
-        XCTAssertTrue(buildModel(makeConfig(.fvsbn, 2, 2)) is FVSBN)
-        XCTAssertTrue(buildModel(makeConfig(.nade, 2, 2)) is NADE)
-        XCTAssertTrue(buildModel(makeConfig(.made, 2, 2)) is MADE)
+    func testMakeModelBuildsTheRequestedKind() throws {
+        XCTAssertTrue(buildModel(try makeConfig(.fvsbn, 2, 2)) is FVSBN)
+        XCTAssertTrue(buildModel(try makeConfig(.nade, 2, 2)) is NADE)
+        XCTAssertTrue(buildModel(try makeConfig(.made, 2, 2)) is MADE)
     }
 
     func testConfigCodableRoundTrip() throws {
-        let config = makeConfig(.made, 5, 7, levels: 256, hidden: [9, 4], masks: 3, ordering: .random, direct: true, seed: 99)
+        let config = try makeConfig(.made, 5, 7, levels: 256, hidden: [9, 4], masks: 3, ordering: .random, direct: true, seed: 99)
         let decoded = try JSONDecoder().decode(ModelConfig.self, from: JSONEncoder().encode(config))
         XCTAssertEqual(decoded, config)
     }
 }
 
 final class ShapeTests: XCTestCase {
-    func testLogitsAndNLLShapes() {
+    func testLogitsAndNLLShapes() throws {
         let configs = [
-            makeConfig(.fvsbn, 3, 4), makeConfig(.fvsbn, 3, 4, ordering: .random),
-            makeConfig(.nade, 3, 4, hidden: [5]), makeConfig(.nade, 3, 4, hidden: [5], ordering: .random),
-            makeConfig(.made, 3, 4, hidden: [6]), makeConfig(.made, 3, 4, hidden: [6, 5], masks: 2, direct: true),
-            makeConfig(.made, 3, 4, levels: 256, hidden: [6]),
-            makeConfig(.made, 3, 4, levels: 256, hidden: [6, 4], ordering: .random, direct: true),
-            ModelConfig(kind: .made, height: 2, width: 2, channels: 3, levels: 256, hidden: [5]),
+            try makeConfig(.fvsbn, 3, 4), try makeConfig(.fvsbn, 3, 4, ordering: .random),
+            try makeConfig(.nade, 3, 4, hidden: [5]), try makeConfig(.nade, 3, 4, hidden: [5], ordering: .random),
+            try makeConfig(.made, 3, 4, hidden: [6]), try makeConfig(.made, 3, 4, hidden: [6, 5], masks: 2, direct: true),
+            try makeConfig(.made, 3, 4, levels: 256, hidden: [6]),
+            try makeConfig(.made, 3, 4, levels: 256, hidden: [6, 4], ordering: .random, direct: true),
+            try ModelConfig(kind: .made, height: 2, width: 2, channels: 3, levels: 256, hidden: [5]),
         ]
         for config in configs {
             let model = buildModel(config)
@@ -107,8 +108,8 @@ final class ShapeTests: XCTestCase {
         }
     }
 
-    func testNLLIsSumOfConditionalNLLs() {
-        for config in [makeConfig(.nade, 2, 3, hidden: [4], ordering: .random), makeConfig(.made, 2, 3, levels: 256, hidden: [5])] {
+    func testNLLIsSumOfConditionalNLLs() throws {
+        for config in [try makeConfig(.nade, 2, 3, hidden: [4], ordering: .random), try makeConfig(.made, 2, 3, levels: 256, hidden: [5])] {
             let model = buildModel(config)
             perturbParameters(model, std: 0.3, seed: 2)
             let x = randomPixels(batch: 3, dimension: 6, levels: config.levels, seed: 3)
@@ -131,9 +132,9 @@ final class ShapeTests: XCTestCase {
         }
     }
 
-    func testImagesInABatchAreIndependent() {
-        for config in [makeConfig(.fvsbn, 3, 3), makeConfig(.nade, 3, 3, hidden: [4], ordering: .random),
-                       makeConfig(.made, 3, 3, hidden: [7], direct: true), makeConfig(.made, 3, 3, levels: 256, hidden: [7])] {
+    func testImagesInABatchAreIndependent() throws {
+        for config in [try makeConfig(.fvsbn, 3, 3), try makeConfig(.nade, 3, 3, hidden: [4], ordering: .random),
+                       try makeConfig(.made, 3, 3, hidden: [7], direct: true), try makeConfig(.made, 3, 3, levels: 256, hidden: [7])] {
             let model = buildModel(config)
             perturbParameters(model, std: 0.3, seed: 4)
             let x = randomPixels(batch: 4, dimension: 9, levels: config.levels, seed: 5)
@@ -145,13 +146,13 @@ final class ShapeTests: XCTestCase {
         }
     }
 
-    func testParameterNamesAndCounts() {
-        let nade = buildModel(makeConfig(.nade, 2, 3, hidden: [4]))
+    func testParameterNamesAndCounts() throws {
+        let nade = buildModel(try makeConfig(.nade, 2, 3, hidden: [4]))
         XCTAssertEqual(nade.parameters.map(\.name), ["W", "c", "V", "b"])
         XCTAssertEqual(nade.parameterCount, 6 * 4 + 4 + 6 * 4 + 6)
-        let fvsbn = buildModel(makeConfig(.fvsbn, 2, 3))
+        let fvsbn = buildModel(try makeConfig(.fvsbn, 2, 3))
         XCTAssertEqual(fvsbn.parameterCount, 36 + 6)
-        let made = buildModel(makeConfig(.made, 2, 3, levels: 256, hidden: [5, 4], direct: true))
+        let made = buildModel(try makeConfig(.made, 2, 3, levels: 256, hidden: [5, 4], direct: true))
         XCTAssertEqual(made.parameterCount, (6 * 5 + 5) + (5 * 4 + 4) + (4 * 1536 + 1536) + (6 * 1536 + 1536))
         XCTAssertEqual(Set(made.parameters.map(\.name)).count, made.parameters.count, "parameter names are unique")
     }

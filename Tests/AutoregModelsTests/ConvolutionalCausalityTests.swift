@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -34,11 +35,11 @@ final class ConvolutionalCausalityTests: XCTestCase {
         return a > 0 && b <= min(a - 1, config.layers) + config.firstKernelSize / 2
     }
 
-    func testPixelCNNIsCausalAndSeesExactlyItsReceptiveField() {
+    func testPixelCNNIsCausalAndSeesExactlyItsReceptiveField() throws {
         for s in shapes() {
             // 8 residual blocks ≥ the image size; 12 hidden channels keep every colour group
             // populated (6 bottleneck channels: 2 per group) and ReLU paths alive.
-            let config = convConfig(.pixelcnn, s.h, s.w, channels: s.c, levels: s.levels,
+            let config = try convConfig(.pixelcnn, s.h, s.w, channels: s.c, levels: s.levels,
                                     hiddenChannels: 12, layers: 8, seed: 3)
             let model = buildModel(config)
             perturbParameters(model, std: 0.05, seed: 4)
@@ -63,9 +64,9 @@ final class ConvolutionalCausalityTests: XCTestCase {
     /// The blind spot, named: on 7×7 the last pixel of row 6's first column, (6, 0), cannot
     /// see (5, 4), up one row and four columns right, however deep the network, while it does
     /// see (5, 3) and (4, 4).
-    func testPixelCNNMissesItsBlindSpot() {
+    func testPixelCNNMissesItsBlindSpot() throws {
         for layers in [8, 20] {
-            let config = convConfig(.pixelcnn, 7, 7, hiddenChannels: 8, layers: layers, seed: 6)
+            let config = try convConfig(.pixelcnn, 7, 7, hiddenChannels: 8, layers: layers, seed: 6)
             let model = buildModel(config)
             let (rows, _) = dependencyMatrix(config, seed: 7) { model.logits($0) }
             let out = subpixel(6, 0, 0, config)
@@ -80,10 +81,10 @@ final class ConvolutionalCausalityTests: XCTestCase {
         }
     }
 
-    func testGatedPixelCNNIsCausalAndHasNoBlindSpot() {
+    func testGatedPixelCNNIsCausalAndHasNoBlindSpot() throws {
         for s in shapes() {
             for classes in [0, 3] {
-                let config = convConfig(.gatedPixelCNN, s.h, s.w, channels: s.c, levels: s.levels,
+                let config = try convConfig(.gatedPixelCNN, s.h, s.w, channels: s.c, levels: s.levels,
                                         hiddenChannels: 6, layers: 7, classes: classes, seed: 8)
                 XCTAssertEqual(config.dilations, [1, 2, 1, 4, 1, 2, 1])
                 let model = try! GatedPixelCNN(config: config)
@@ -107,8 +108,8 @@ final class ConvolutionalCausalityTests: XCTestCase {
 
     /// With too few blocks the gated model's last pixel cannot reach the far corner: the
     /// converse check above is not vacuous.
-    func testShallowGatedPixelCNNDoesNotSeeEverything() {
-        let config = convConfig(.gatedPixelCNN, 7, 7, hiddenChannels: 4, layers: 1, dilations: [1], seed: 11)
+    func testShallowGatedPixelCNNDoesNotSeeEverything() throws {
+        let config = try convConfig(.gatedPixelCNN, 7, 7, hiddenChannels: 4, layers: 1, dilations: [1], seed: 11)
         let model = buildModel(config)
         let (rows, _) = dependencyMatrix(config, seed: 12) { model.logits($0) }
         let last = config.dimension - 1

@@ -10,10 +10,10 @@ final class ConvolutionalDropoutTests: XCTestCase {
     override func setUp() { Gemm.setThreads(1) }
     override func tearDown() { Gemm.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
 
-    func testCausalWithDropoutActive() {
+    func testCausalWithDropoutActive() throws {
         for kind in [ModelKind.pixelcnn, .gatedPixelCNN] {
             for s in [(h: 7, w: 7, c: 1, levels: 2), (h: 4, w: 4, c: 3, levels: 256)] {
-                let config = convConfig(kind, s.h, s.w, channels: s.c, levels: s.levels, hiddenChannels: 12, layers: 3, seed: 8)
+                let config = try convConfig(kind, s.h, s.w, channels: s.c, levels: s.levels, hiddenChannels: 12, layers: 3, seed: 8)
                 let model = buildModel(config)
                 perturbParameters(model, std: 0.05, seed: 9)
                 let label = "\(kind) \(s.h)x\(s.w)x\(s.c) levels \(s.levels), dropout 0.5"
@@ -28,9 +28,9 @@ final class ConvolutionalDropoutTests: XCTestCase {
         }
     }
 
-    func testDropoutActsOnlyInTrainingSteps() {
+    func testDropoutActsOnlyInTrainingSteps() throws {
         for kind in [ModelKind.pixelcnn, .gatedPixelCNN] {
-            let config = convConfig(kind, 6, 6, hiddenChannels: 8, layers: 2, seed: 12)
+            let config = try convConfig(kind, 6, 6, hiddenChannels: 8, layers: 2, seed: 12)
             let model = buildModel(config)
             let x = randomPixels(batch: 3, dimension: config.dimension, levels: 2, seed: 13)
             let plain = model.logits(x).data

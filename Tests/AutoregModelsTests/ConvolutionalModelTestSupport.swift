@@ -6,8 +6,8 @@ import XCTest
 /// A small PixelCNN or Gated PixelCNN configuration for tests.
 func convConfig(_ kind: ModelKind, _ height: Int, _ width: Int, channels: Int = 1, levels: Int = 2,
                 hiddenChannels: Int = 8, layers: Int = 2, kernel: Int = 3, firstKernel: Int? = nil,
-                dilations: [Int]? = nil, classes: Int = 0, seed: UInt64 = 1) -> ModelConfig {
-    ModelConfig(kind: kind, height: height, width: width, channels: channels, levels: levels, seed: seed,
+                dilations: [Int]? = nil, classes: Int = 0, seed: UInt64 = 1) throws -> ModelConfig {
+    try ModelConfig(kind: kind, height: height, width: width, channels: channels, levels: levels, seed: seed,
                 hiddenChannels: hiddenChannels, layers: layers, kernelSize: kernel,
                 firstKernelSize: kind == .pixelcnn ? (firstKernel ?? 7) : nil, dilations: dilations, classes: classes)
 }

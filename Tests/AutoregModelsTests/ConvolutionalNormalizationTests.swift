@@ -29,10 +29,10 @@ final class ConvolutionalNormalizationTests: XCTestCase {
         XCTAssertLessThan(losses.last!, losses.first!, "\(label): training did not lower the loss \(losses)")
     }
 
-    func testBinary3x3() {
+    func testBinary3x3() throws {
         let images = allBinaryImages(9)
         for kind in [ModelKind.pixelcnn, .gatedPixelCNN] {
-            let model = buildModel(convConfig(kind, 3, 3, hiddenChannels: 6, layers: 2, seed: 1))
+            let model = buildModel(try convConfig(kind, 3, 3, hiddenChannels: 6, layers: 2, seed: 1))
             for stage in ["untrained", "trained"] {
                 if stage == "trained" { trainBriefly(model, levels: 2, "\(kind)") }
                 let total = totalProbability(model, images: images)
@@ -41,28 +41,28 @@ final class ConvolutionalNormalizationTests: XCTestCase {
         }
     }
 
-    func testBinaryColour1x2() {
+    func testBinaryColour1x2() throws {
         let images = allBinaryImages(6)  // 1×2 pixels × RGB
         for kind in [ModelKind.pixelcnn, .gatedPixelCNN] {
-            let model = buildModel(convConfig(kind, 1, 2, channels: 3, hiddenChannels: 6, layers: 2, seed: 2))
+            let model = buildModel(try convConfig(kind, 1, 2, channels: 3, hiddenChannels: 6, layers: 2, seed: 2))
             perturbParameters(model, std: 0.3, seed: 3)
             let total = totalProbability(model, images: images)
             XCTAssertEqual(total, 1, accuracy: 1e-4, "\(kind) colour: Σ p(x) = \(total)")
         }
     }
 
-    func testCategorical1x2() {
+    func testCategorical1x2() throws {
         for kind in [ModelKind.pixelcnn, .gatedPixelCNN] {
-            let model = buildModel(convConfig(kind, 1, 2, levels: 256, hiddenChannels: 4, layers: 1, seed: 4))
+            let model = buildModel(try convConfig(kind, 1, 2, levels: 256, hiddenChannels: 4, layers: 1, seed: 4))
             trainBriefly(model, levels: 256, "\(kind) categorical")
             let total = totalProbabilityTwoSubpixels { model.nll($0) }
             XCTAssertEqual(total, 1, accuracy: 1e-4, "\(kind) categorical: Σ p(x) = \(total)")
         }
     }
 
-    func testConditionalNormalisedPerLabel() {
+    func testConditionalNormalisedPerLabel() throws {
         let images = allBinaryImages(9)
-        let model = try! GatedPixelCNN(config: convConfig(.gatedPixelCNN, 3, 3, hiddenChannels: 6, layers: 2,
+        let model = try! GatedPixelCNN(config: try convConfig(.gatedPixelCNN, 3, 3, hiddenChannels: 6, layers: 2,
                                                           classes: 3, seed: 5))
         trainBriefly(model, levels: 2, labels: (0..<6).map { $0 % 3 }, "conditional")
         var perLabel: [[Float]] = []
@@ -77,8 +77,8 @@ final class ConvolutionalNormalizationTests: XCTestCase {
         XCTAssertGreaterThan(gap, 1e-3, "labels do not change the likelihood")
     }
 
-    func testCategoricalConditional1x2() {
-        let model = try! GatedPixelCNN(config: convConfig(.gatedPixelCNN, 1, 2, levels: 256, hiddenChannels: 4,
+    func testCategoricalConditional1x2() throws {
+        let model = try! GatedPixelCNN(config: try convConfig(.gatedPixelCNN, 1, 2, levels: 256, hiddenChannels: 4,
                                                           layers: 1, classes: 2, seed: 6))
         perturbParameters(model, std: 0.3, seed: 7)
         for y in 0..<2 {

@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -18,7 +19,7 @@ final class ModelGradientTests: XCTestCase {
     }
 
     private func checkNADE(_ ordering: PixelOrdering) throws {
-        let nade = try NADE(config: makeConfig(.nade, 3, 3, hidden: [5], ordering: ordering, seed: 3))
+        let nade = try NADE(config: try makeConfig(.nade, 3, 3, hidden: [5], ordering: ordering, seed: 3))
         perturbParameters(nade, std: 0.3, seed: 4)  // non-zero biases
         let x = inputs(batch: 3, d: 9, seed: 5)
         assertGradients(wrt: [x], "NADE \(ordering) w.r.t. x") { nade.logits(x) }
@@ -38,7 +39,7 @@ final class ModelGradientTests: XCTestCase {
     func testNADEForwardMatchesReference() throws {
         // logit_i = b_t + V_t · σ(c + Σ_{s<t} W_s x_{o(s)}) with t = rank(i), in Double.
         for ordering in PixelOrdering.allCases {
-            let nade = try NADE(config: makeConfig(.nade, 2, 3, hidden: [4], ordering: ordering, seed: 7))
+            let nade = try NADE(config: try makeConfig(.nade, 2, 3, hidden: [4], ordering: ordering, seed: 7))
             perturbParameters(nade, std: 0.5, seed: 8)
             let x = inputs(batch: 2, d: 6, seed: 9)
             let out = nade.logits(x)
@@ -57,7 +58,7 @@ final class ModelGradientTests: XCTestCase {
     }
 
     func testMADEOneHiddenLayer() throws {
-        let made = try MADE(config: makeConfig(.made, 3, 3, hidden: [7], ordering: .random, seed: 11))
+        let made = try MADE(config: try makeConfig(.made, 3, 3, hidden: [7], ordering: .random, seed: 11))
         perturbParameters(made, std: 0.2, seed: 12)
         let x = inputs(batch: 3, d: 9, seed: 13)
         assertGradients(wrt: [x], eps: 1e-3, "MADE w.r.t. x") { made.logits(x) }
@@ -65,7 +66,7 @@ final class ModelGradientTests: XCTestCase {
     }
 
     func testMADETwoHiddenLayersWithDirectConnections() throws {
-        let made = try MADE(config: makeConfig(.made, 3, 3, hidden: [6, 5], masks: 2, direct: true, seed: 14))
+        let made = try MADE(config: try makeConfig(.made, 3, 3, hidden: [6, 5], masks: 2, direct: true, seed: 14))
         perturbParameters(made, std: 0.2, seed: 15)
         let x = inputs(batch: 2, d: 9, seed: 16)
         for mask in 0..<2 {
@@ -80,7 +81,7 @@ final class ModelGradientTests: XCTestCase {
     }
 
     func testMADECategorical() throws {
-        let made = try MADE(config: makeConfig(.made, 1, 2, levels: 256, hidden: [3], direct: true, seed: 18))
+        let made = try MADE(config: try makeConfig(.made, 1, 2, levels: 256, hidden: [3], direct: true, seed: 18))
         perturbParameters(made, std: 0.2, seed: 19)
         let pixels = randomPixels(batch: 2, dimension: 2, levels: 256, seed: 20, requiresGrad: true)
         assertGradients(wrt: [pixels], eps: 1e-1, "categorical MADE w.r.t. x") { made.logits(pixels) }
@@ -93,7 +94,7 @@ final class ModelGradientTests: XCTestCase {
 
     func testFVSBN() throws {
         for ordering in PixelOrdering.allCases {
-            let model = try FVSBN(config: makeConfig(.fvsbn, 2, 3, ordering: ordering, seed: 21))
+            let model = try FVSBN(config: try makeConfig(.fvsbn, 2, 3, ordering: ordering, seed: 21))
             randomizeParameters(model, seed: 22)
             let x = inputs(batch: 3, d: 6, seed: 23)
             assertGradients(wrt: [x], "FVSBN \(ordering) w.r.t. x") { model.logits(x) }

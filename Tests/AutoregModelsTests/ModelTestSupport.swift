@@ -7,8 +7,8 @@ import XCTest
 /// A model configuration with test-friendly defaults.
 func makeConfig(_ kind: ModelKind, _ height: Int, _ width: Int, levels: Int = 2, hidden: [Int]? = nil,
                 masks: Int = 1, ordering: PixelOrdering = .natural, direct: Bool = false,
-                seed: UInt64 = 1) -> ModelConfig {
-    ModelConfig(kind: kind, height: height, width: width, levels: levels,
+                seed: UInt64 = 1) throws -> ModelConfig {
+    try ModelConfig(kind: kind, height: height, width: width, levels: levels,
                 hidden: hidden ?? (kind == .fvsbn ? [] : [8]), masks: masks, ordering: ordering,
                 directConnections: direct, seed: seed)
 }

@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -24,9 +25,9 @@ final class NormalizationTests: XCTestCase {
         XCTAssertLessThan(after, before - 1, "\(label): training did not lower the NLL (\(before) → \(after))")
     }
 
-    func testFVSBN() {
+    func testFVSBN() throws {
         for ordering in PixelOrdering.allCases {
-            let model = buildModel(makeConfig(.fvsbn, 3, 3, ordering: ordering, seed: 1))
+            let model = buildModel(try makeConfig(.fvsbn, 3, 3, ordering: ordering, seed: 1))
             assertNormalised(model, "FVSBN \(ordering) untrained")
             // Untrained FVSBN is uniform: every image has probability 2^-9.
             let nll = withoutGrad { model.nll(images) }.data
@@ -38,21 +39,21 @@ final class NormalizationTests: XCTestCase {
         }
     }
 
-    func testNADE() {
+    func testNADE() throws {
         for ordering in PixelOrdering.allCases {
-            let model = buildModel(makeConfig(.nade, 3, 3, hidden: [6], ordering: ordering, seed: 3))
+            let model = buildModel(try makeConfig(.nade, 3, 3, hidden: [6], ordering: ordering, seed: 3))
             assertNormalised(model, "NADE \(ordering) untrained")
             trainAndCheckProgress(model, "NADE \(ordering)")
             assertNormalised(model, "NADE \(ordering) trained")
         }
     }
 
-    func testMADEEachMaskAndEnsemble() {
+    func testMADEEachMaskAndEnsemble() throws {
         let configs = [
-            makeConfig(.made, 3, 3, hidden: [16], masks: 3, ordering: .natural, seed: 4),
-            makeConfig(.made, 3, 3, hidden: [16, 12], masks: 3, ordering: .random, seed: 5),
-            makeConfig(.made, 3, 3, hidden: [10], masks: 3, ordering: .random, direct: true, seed: 6),
-            makeConfig(.made, 3, 3, hidden: [8, 8], masks: 1, ordering: .natural, direct: true, seed: 7),
+            try makeConfig(.made, 3, 3, hidden: [16], masks: 3, ordering: .natural, seed: 4),
+            try makeConfig(.made, 3, 3, hidden: [16, 12], masks: 3, ordering: .random, seed: 5),
+            try makeConfig(.made, 3, 3, hidden: [10], masks: 3, ordering: .random, direct: true, seed: 6),
+            try makeConfig(.made, 3, 3, hidden: [8, 8], masks: 1, ordering: .natural, direct: true, seed: 7),
         ]
         for config in configs {
             let made = try! MADE(config: config)
@@ -89,9 +90,9 @@ final class NormalizationTests: XCTestCase {
 
     /// The equal-weight mixture of unlike models (here FVSBN, NADE and a PixelCNN, each with
     /// random weights) is a distribution too, and its NLL is −log of the mean likelihood.
-    func testMixtureOfDifferentModels() {
-        let members = [buildModel(makeConfig(.fvsbn, 3, 3, seed: 10)), buildModel(makeConfig(.nade, 3, 3, hidden: [5], seed: 11)),
-                       buildModel(ModelConfig(kind: .pixelcnn, height: 3, width: 3, seed: 12, hiddenChannels: 4, layers: 1))]
+    func testMixtureOfDifferentModels() throws {
+        let members = [buildModel(try makeConfig(.fvsbn, 3, 3, seed: 10)), buildModel(try makeConfig(.nade, 3, 3, hidden: [5], seed: 11)),
+                       buildModel(try ModelConfig(kind: .pixelcnn, height: 3, width: 3, seed: 12, hiddenChannels: 4, layers: 1))]
         for (i, m) in members.enumerated() { randomizeParameters(m, std: 1, seed: 20 + UInt64(i)) }
         let perModel = members.map { m in withoutGrad { m.nll(images) }.data }
         for m in members { assertNormalised(m, "member \(m.config.kind)") }
@@ -106,11 +107,11 @@ final class NormalizationTests: XCTestCase {
         }
     }
 
-    func testCategoricalMADETwoPixels() {
+    func testCategoricalMADETwoPixels() throws {
         // Every 2-pixel 8-bit image: 65 536 of them, in chunks.
         let configs = [
-            makeConfig(.made, 1, 2, levels: 256, hidden: [8], ordering: .natural, seed: 8),
-            makeConfig(.made, 1, 2, levels: 256, hidden: [6, 5], masks: 2, ordering: .random, direct: true, seed: 9),
+            try makeConfig(.made, 1, 2, levels: 256, hidden: [8], ordering: .natural, seed: 8),
+            try makeConfig(.made, 1, 2, levels: 256, hidden: [6, 5], masks: 2, ordering: .random, direct: true, seed: 9),
         ]
         func total(_ made: MADE) -> Double {
             var sum = 0.0

@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregTensor
 import XCTest
@@ -7,7 +8,7 @@ import XCTest
 final class ReceptiveFieldTests: XCTestCase {
     func pixelCNN(height: Int = 8, width: Int = 8, channels: Int = 1, hidden: Int = 16, layers: Int,
                   levels: Int = 2) throws -> any AutoregressiveModel {
-        try makeModel(ModelConfig(kind: .pixelcnn, height: height, width: width, channels: channels, levels: levels,
+        try makeModel(try ModelConfig(kind: .pixelcnn, height: height, width: width, channels: channels, levels: levels,
                                   seed: 3, hiddenChannels: hidden, layers: layers))
     }
 
@@ -67,7 +68,7 @@ final class ReceptiveFieldTests: XCTestCase {
     /// The gated PixelCNN's vertical and horizontal stacks cover everything before the pixel:
     /// with enough layers, every allowed pixel has a non-zero gradient and nothing else does.
     func testGatedPixelCNNHasNoBlindSpot() throws {
-        let model = try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, seed: 5, hiddenChannels: 8, layers: 7))
+        let model = try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, seed: 5, hiddenChannels: 8, layers: 7))
         for p in 0..<64 {
             let field = try receptiveField(of: model, row: p / 8, column: p % 8, samples: 2, seed: UInt64(p))
             XCTAssertEqual(field.blindSpot, [], "pixel \(p)")
@@ -77,7 +78,7 @@ final class ReceptiveFieldTests: XCTestCase {
         }
         // Two blocks are too shallow to see far: pixels out of reach count as zero-gradient too.
         // They are out of reach, not holes: none lies inside the rows and columns the field spans.
-        let shallow = try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, seed: 5, hiddenChannels: 8, layers: 2))
+        let shallow = try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, seed: 5, hiddenChannels: 8, layers: 2))
         let near = try receptiveField(of: shallow, row: 7, column: 4)
         XCTAssertGreaterThan(near.blindSpot.count, 0)
         XCTAssertEqual(near.blindSpotWithinExtent, [])
@@ -98,14 +99,14 @@ final class ReceptiveFieldTests: XCTestCase {
 
     /// Dense models: the field follows the ordering (random for MADE), with no blind spot.
     func testDenseModelsFollowTheirOrdering() throws {
-        let fvsbn = try makeModel(ModelConfig(kind: .fvsbn, height: 4, width: 4, seed: 1))
+        let fvsbn = try makeModel(try ModelConfig(kind: .fvsbn, height: 4, width: 4, seed: 1))
         for p in fvsbn.parameters { p.tensor.data = p.tensor.data.indices.map { Float($0 % 7) * 0.1 - 0.35 } }  // never 0
         let f = try receptiveField(of: fvsbn, row: 2, column: 1)
         XCTAssertEqual(f.dependences.count, 9)
         XCTAssertEqual(f.blindSpot, [])
         XCTAssertEqual(f.leaks, [])
 
-        let made = try makeModel(ModelConfig(kind: .made, height: 4, width: 4, hidden: [64], ordering: .random, seed: 2))
+        let made = try makeModel(try ModelConfig(kind: .made, height: 4, width: 4, hidden: [64], ordering: .random, seed: 2))
         let rank = Dictionary(uniqueKeysWithValues: made.ordering.enumerated().map { ($1, $0) })
         let g = try receptiveField(of: made, row: 1, column: 3)
         XCTAssertEqual(g.allowed, (0..<16).map { rank[$0]! < rank[7]! }, "allowed = earlier in MADE's ordering")

@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregModels
 import AutoregNN
 import AutoregTensor
@@ -7,7 +8,7 @@ final class ReproducibilityTests: XCTestCase {
     /// Builds a MADE from `seed`, trains it for a few Adam steps on seeded data, and returns
     /// the losses and every final weight.
     private func trainMADE(seed: UInt64) -> (losses: [Float], weights: [[Float]], orderings: [[Int]]) {
-        let config = makeConfig(.made, 4, 4, hidden: [16, 12], masks: 2, ordering: .random, direct: true, seed: seed)
+        let config = try! makeConfig(.made, 4, 4, hidden: [16, 12], masks: 2, ordering: .random, direct: true, seed: seed)
         let made = try! MADE(config: config)
         let orderings = (0..<2).map { k -> [Int] in made.applyMask(k); return made.ordering }
         made.applyMask(0)
@@ -16,7 +17,7 @@ final class ReproducibilityTests: XCTestCase {
         return (losses, made.parameters.map(\.tensor.data), orderings)
     }
 
-    func testSameSeedGivesBitIdenticalTraining() {
+    func testSameSeedGivesBitIdenticalTraining() throws {
         let a = trainMADE(seed: 5), b = trainMADE(seed: 5)
         XCTAssertEqual(a.losses.map(\.bitPattern), b.losses.map(\.bitPattern))
         XCTAssertEqual(a.weights.count, b.weights.count)
@@ -25,16 +26,16 @@ final class ReproducibilityTests: XCTestCase {
         XCTAssertLessThan(a.losses.last!, a.losses.first!, "training makes progress")
     }
 
-    func testDifferentSeedGivesDifferentTraining() {
+    func testDifferentSeedGivesDifferentTraining() throws {
         let a = trainMADE(seed: 5), c = trainMADE(seed: 6)
         XCTAssertNotEqual(a.losses, c.losses)
         for (wa, wc) in zip(a.weights, c.weights) where wa.count > 16 { XCTAssertNotEqual(wa, wc) }
         XCTAssertNotEqual(a.orderings, c.orderings)
     }
 
-    func testConstructionIsSeeded() {
-        for kind in ModelKind.allCases where !kind.isConvolutional {
-            let config = makeConfig(kind, 3, 3, hidden: kind == .fvsbn ? [] : [5], ordering: .random, seed: 21)
+    func testConstructionIsSeeded() throws {
+        for kind in ModelKind.allCases where !(kind.type is any ConvolutionalModel.Type) {
+            let config = try makeConfig(kind, 3, 3, hidden: kind == .fvsbn ? [] : [5], ordering: .random, seed: 21)
             let a = buildModel(config), b = buildModel(config)
             XCTAssertEqual(a.ordering, b.ordering, "\(kind)")
             XCTAssertEqual(a.parameters.map(\.tensor.data), b.parameters.map(\.tensor.data), "\(kind)")
@@ -48,17 +49,17 @@ final class ReproducibilityTests: XCTestCase {
         }
     }
 
-    func testMADEWeightsDoNotDependOnMaskCount() {
-        let one = buildModel(makeConfig(.made, 3, 3, hidden: [6], masks: 1, seed: 30))
-        let four = buildModel(makeConfig(.made, 3, 3, hidden: [6], masks: 4, seed: 30))
+    func testMADEWeightsDoNotDependOnMaskCount() throws {
+        let one = buildModel(try makeConfig(.made, 3, 3, hidden: [6], masks: 1, seed: 30))
+        let four = buildModel(try makeConfig(.made, 3, 3, hidden: [6], masks: 4, seed: 30))
         XCTAssertEqual(one.parameters.map(\.tensor.data), four.parameters.map(\.tensor.data))
         XCTAssertEqual(one.ordering, four.ordering)
     }
 
-    func testSamplingIsSeededAndConsistentWithLogits() {
-        for config in [makeConfig(.nade, 3, 3, hidden: [5], ordering: .random, seed: 40),
-                       makeConfig(.fvsbn, 3, 3, ordering: .random, seed: 41),
-                       makeConfig(.made, 3, 3, hidden: [8], ordering: .random, seed: 42)] {
+    func testSamplingIsSeededAndConsistentWithLogits() throws {
+        for config in [try makeConfig(.nade, 3, 3, hidden: [5], ordering: .random, seed: 40),
+                       try makeConfig(.fvsbn, 3, 3, ordering: .random, seed: 41),
+                       try makeConfig(.made, 3, 3, hidden: [8], ordering: .random, seed: 42)] {
             let model = buildModel(config)
             perturbParameters(model, std: 0.5, seed: 43)
             var r1 = RandomGenerator(seed: 44), r2 = RandomGenerator(seed: 44)
@@ -74,9 +75,9 @@ final class ReproducibilityTests: XCTestCase {
         }
     }
 
-    func testSamplingKeepsObservedPixels() {
+    func testSamplingKeepsObservedPixels() throws {
         // Inpainting: observed pixels keep their given values, the others are drawn.
-        let model = buildModel(makeConfig(.made, 3, 3, hidden: [8], ordering: .random, seed: 60))
+        let model = buildModel(try makeConfig(.made, 3, 3, hidden: [8], ordering: .random, seed: 60))
         perturbParameters(model, std: 0.5, seed: 61)
         let observed = (0..<9).map { $0 % 2 == 0 }
         let fixed = (0..<27).map { Float(($0 / 2) % 2) }
@@ -95,8 +96,8 @@ final class ReproducibilityTests: XCTestCase {
         }
     }
 
-    func testMADEMaskCycling() {
-        let made = try! MADE(config: makeConfig(.made, 2, 2, hidden: [4], masks: 3, ordering: .random, seed: 63))
+    func testMADEMaskCycling() throws {
+        let made = try! MADE(config: try makeConfig(.made, 2, 2, hidden: [4], masks: 3, ordering: .random, seed: 63))
         XCTAssertEqual(made.activeMask, 0)
         var seen: [Int] = []
         for _ in 0..<6 { made.nextMask(); seen.append(made.activeMask) }
@@ -108,8 +109,8 @@ final class ReproducibilityTests: XCTestCase {
         XCTAssertEqual(made.ordering, ordering2, "a mask set's ordering is fixed")
     }
 
-    func testCategoricalSamplingIsSeededAndConsistentWithLogits() {
-        let model = buildModel(makeConfig(.made, 1, 3, levels: 256, hidden: [6], ordering: .random, direct: true, seed: 50))
+    func testCategoricalSamplingIsSeededAndConsistentWithLogits() throws {
+        let model = buildModel(try makeConfig(.made, 1, 3, levels: 256, hidden: [6], ordering: .random, direct: true, seed: 50))
         perturbParameters(model, std: 0.5, seed: 51)
         var r1 = RandomGenerator(seed: 52), r2 = RandomGenerator(seed: 52)
         let s1 = model.sample(count: 4, rng: &r1), s2 = model.sample(count: 4, rng: &r2)

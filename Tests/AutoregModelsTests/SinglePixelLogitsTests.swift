@@ -24,10 +24,10 @@ final class SinglePixelLogitsTests: XCTestCase {
         }
     }
 
-    func testFVSBN() { assertMatchesFullLogits(makeConfig(.fvsbn, 3, 3)) }
-    func testNADE() { assertMatchesFullLogits(makeConfig(.nade, 3, 3, hidden: [7])) }
-    func testMADEBinaryTwoLayersDirect() {
-        assertMatchesFullLogits(makeConfig(.made, 3, 3, hidden: [12, 10], direct: true))
+    func testFVSBN() throws { assertMatchesFullLogits(try makeConfig(.fvsbn, 3, 3)) }
+    func testNADE() throws { assertMatchesFullLogits(try makeConfig(.nade, 3, 3, hidden: [7])) }
+    func testMADEBinaryTwoLayersDirect() throws {
+        assertMatchesFullLogits(try makeConfig(.made, 3, 3, hidden: [12, 10], direct: true))
     }
-    func testMADECategorical() { assertMatchesFullLogits(makeConfig(.made, 1, 3, levels: 256, hidden: [9])) }
+    func testMADECategorical() throws { assertMatchesFullLogits(try makeConfig(.made, 1, 3, levels: 256, hidden: [9])) }
 }

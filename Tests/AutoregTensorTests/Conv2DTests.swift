@@ -136,7 +136,7 @@ final class Conv2DForwardTests: XCTestCase {
         ConvCase(name: "empty batch", n: 0, cin: 2, cout: 3),
     ]
 
-    func testForwardMatchesDirectConvolution() {
+    func testForwardMatchesDirectConvolution() throws {
         for (k, c) in cases.enumerated() {
             let (x, w, b, mask) = c.tensors(seed: 100 + UInt64(k) * 10)
             let y = x.conv2d(weight: w, bias: b, mask: mask, dilation: c.dilation, padding: c.padding)
@@ -162,7 +162,7 @@ final class Conv2DForwardTests: XCTestCase {
         XCTAssertEqual(odd.outputShape, [1, 1, 10 + 5 - 4, 9 + 2 - 3])
     }
 
-    func testMaskedWeightValuesDoNotAffectOutput() {
+    func testMaskedWeightValuesDoNotAffectOutput() throws {
         for kind in [MaskKind.a, .b, .groupA, .groupB, .random] {
             let c = ConvCase(name: kind.rawValue, n: 2, cin: 3, cout: 3, mask: kind)
             let (x, w, b, mask) = c.tensors(seed: 300)
@@ -172,7 +172,7 @@ final class Conv2DForwardTests: XCTestCase {
         }
     }
 
-    func testAllZeroMaskGivesBiasOnly() {
+    func testAllZeroMaskGivesBiasOnly() throws {
         let x = uniformTensor([2, 2, 4, 4], seed: 310), w = uniformTensor([3, 2, 3, 3], seed: 311)
         let b = uniformTensor([3], seed: 312)
         let mask = Tensor(repeating: 0, shape: [3, 2, 3, 3])
@@ -184,7 +184,7 @@ final class Conv2DForwardTests: XCTestCase {
         XCTAssertTrue((x.grad ?? []).allSatisfy { $0 == 0 })
     }
 
-    func testNoTapeWithoutGrad() {
+    func testNoTapeWithoutGrad() throws {
         let c = ConvCase(name: "", cin: 2, cout: 2)
         let (x, w, b, _) = c.tensors(seed: 320)
         XCTAssertFalse(withoutGrad { x.conv2d(weight: w, bias: b) }.requiresGrad)
@@ -200,12 +200,12 @@ final class Conv2DGradientTests: XCTestCase {
         assertGradients(wrt: [x, w] + (b.map { [$0] } ?? []), c.name, file: file, line: line, f)
     }
 
-    func testPlain3x3() {
+    func testPlain3x3() throws {
         check(ConvCase(name: "3x3 N=2 Cin 2 Cout 3", n: 2, cin: 2, cout: 3), seed: 400)
         check(ConvCase(name: "3x3 Cin 3 Cout 1 5x4", cin: 3, cout: 1, h: 5, w: 4), seed: 401)
     }
 
-    func testPixelCNNMasks() {
+    func testPixelCNNMasks() throws {
         check(ConvCase(name: "mask A", n: 2, cin: 2, cout: 2, mask: .a), seed: 410)
         check(ConvCase(name: "mask B", n: 2, cin: 2, cout: 3, mask: .b), seed: 411)
         check(ConvCase(name: "group mask A", cin: 3, cout: 3, h: 4, w: 4, mask: .groupA), seed: 412)
@@ -213,7 +213,7 @@ final class Conv2DGradientTests: XCTestCase {
         check(ConvCase(name: "random mask", cin: 2, cout: 2, h: 4, w: 4, mask: .random), seed: 414)
     }
 
-    func testCausalStackKernels() {
+    func testCausalStackKernels() throws {
         check(ConvCase(name: "1x3 horizontal, left padding 2", n: 2, cin: 2, cout: 3, kh: 1, kw: 3,
                        padding: .explicit(top: 0, bottom: 0, left: 2, right: 0)), seed: 420)
         check(ConvCase(name: "1x3 horizontal same", cin: 2, cout: 2, kh: 1, kw: 3), seed: 421)
@@ -221,13 +221,13 @@ final class Conv2DGradientTests: XCTestCase {
                        padding: .explicit(top: 1, bottom: 0, left: 1, right: 1)), seed: 422)
     }
 
-    func testDilation() {
+    func testDilation() throws {
         check(ConvCase(name: "dilation 2", n: 2, cin: 2, cout: 2, h: 6, w: 6, dilation: (2, 2)), seed: 430)
         check(ConvCase(name: "dilation 3", cin: 2, cout: 3, h: 7, w: 7, dilation: (3, 3)), seed: 431)
         check(ConvCase(name: "dilation (1, 2) mask B", cin: 2, cout: 2, h: 5, w: 6, dilation: (1, 2), mask: .b), seed: 432)
     }
 
-    func testOtherPaddingsAndShapes() {
+    func testOtherPaddingsAndShapes() throws {
         check(ConvCase(name: "valid", cin: 2, cout: 2, h: 6, w: 5, padding: .valid), seed: 440)
         check(ConvCase(name: "explicit, larger output", cin: 2, cout: 2, h: 4, w: 4,
                        padding: .explicit(top: 2, bottom: 1, left: 0, right: 3)), seed: 441)
@@ -236,7 +236,7 @@ final class Conv2DGradientTests: XCTestCase {
         check(ConvCase(name: "no bias", cin: 2, cout: 2, h: 4, w: 4, bias: false), seed: 444)
     }
 
-    func testConstantInputOrWeight() {
+    func testConstantInputOrWeight() throws {
         // The pullback skips what does not require gradients; the rest must stay right.
         let c = ConvCase(name: "", n: 2, cin: 2, cout: 3, mask: .b)
         let (x, w, b, mask) = c.tensors(seed: 450)
@@ -246,7 +246,7 @@ final class Conv2DGradientTests: XCTestCase {
         assertGradients(wrt: [b!], "bias only") { xc.conv2d(weight: wc, bias: b, mask: mask) }
     }
 
-    func testMaskedWeightsGetExactlyZeroGradient() {
+    func testMaskedWeightsGetExactlyZeroGradient() throws {
         for kind in [MaskKind.a, .b, .groupA, .groupB, .random] {
             let c = ConvCase(name: kind.rawValue, n: 2, cin: 3, cout: 3, mask: kind)
             let (x, w, b, mask) = c.tensors(seed: 460)
@@ -262,7 +262,7 @@ final class Conv2DGradientTests: XCTestCase {
         }
     }
 
-    func testGradientsAccumulateOverUses() {
+    func testGradientsAccumulateOverUses() throws {
         // Two uses of one weight: the gradients add (the pullback uses accumulateGrad).
         let x = uniformTensor([1, 2, 4, 4], seed: 470), w = uniformTensor([2, 2, 3, 3], seed: 471)
         assertGradients(wrt: [x, w]) {
@@ -285,7 +285,7 @@ final class Conv2DCausalityTests: XCTestCase {
         return x.grad ?? [Float](repeating: 0, count: 25)
     }
 
-    func testMaskAThenMaskBIsCausal() {
+    func testMaskAThenMaskBIsCausal() throws {
         let x = uniformTensor([1, 1, 5, 5], seed: 500)
         let wA = awayFromZero([1, 1, 3, 3], seed: 501), wB = awayFromZero([1, 1, 3, 3], seed: 502)
         let bA = uniformTensor([1], seed: 503), bB = uniformTensor([1], seed: 504)
@@ -309,7 +309,7 @@ final class Conv2DCausalityTests: XCTestCase {
         }
     }
 
-    func testGatedStacksAreCausal() {
+    func testGatedStacksAreCausal() throws {
         // Vertical stack: 2×3 kernel padded on top (rows i−1 and i), shifted down one row →
         // rows i−2 and i−1. Horizontal stack: 1×2 kernel padded on the left (columns j−1, j), shifted
         // right one column → columns < j of row i. Their sum sees exactly the raster past.
@@ -341,7 +341,7 @@ final class Conv2DCausalityTests: XCTestCase {
 // MARK: - Shifts
 
 final class ShiftTests: XCTestCase {
-    func testShiftValues() {
+    func testShiftValues() throws {
         let x = Tensor(shape: [1, 2, 3], data: [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(x.shifted(down: 1, right: 0).data, [0, 0, 0, 1, 2, 3])
         XCTAssertEqual(x.shifted(down: 0, right: 1).data, [0, 1, 2, 0, 4, 5])
@@ -355,7 +355,7 @@ final class ShiftTests: XCTestCase {
         XCTAssertEqual(y.data, [0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0, 12])
     }
 
-    func testShiftGradients() {
+    func testShiftGradients() throws {
         let x = uniformTensor([2, 3, 4, 5], seed: 600)
         for (d, r) in [(1, 0), (0, 1), (2, -1), (-1, 3), (0, 0), (4, 0)] {
             assertGradients(wrt: [x], "down \(d) right \(r)") { x.shifted(down: d, right: r) }
@@ -378,7 +378,7 @@ final class Conv2DValidationTests: XCTestCase {
         }
     }
 
-    func testRejectsBadArguments() {
+    func testRejectsBadArguments() throws {
         assertRejects([1, 3, 5, 5], [4, 2, 3, 3], "input has 3 channels but weight [4, 2, 3, 3] expects 2")
         assertRejects([1, 1, 5, 5], [1, 1, 2, 3], ".same padding needs an odd kernel, got 2×3")
         assertRejects([1, 1, 5, 5], [1, 1, 3, 4], ".same padding needs an odd kernel, got 3×4")
@@ -394,7 +394,7 @@ final class Conv2DValidationTests: XCTestCase {
         assertRejects([1, 1, 4, 4], [0, 1, 3, 3], "empty dimension")
     }
 
-    func testAcceptsGoodArguments() {
+    func testAcceptsGoodArguments() throws {
         XCTAssertNoThrow(try Conv2DGeometry(input: [0, 2, 1, 1], weight: [3, 2, 5, 5], bias: [3], mask: [3, 2, 5, 5],
                                             dilation: (4, 2)))
         XCTAssertNoThrow(try Conv2DGeometry(input: [1, 1, 4, 4], weight: [1, 1, 2, 2], padding: .valid))

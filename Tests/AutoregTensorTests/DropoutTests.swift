@@ -5,7 +5,7 @@ import XCTest
 /// Dropout: the gradient goes through the forward pass's mask, the drop rate and the mean
 /// are right, and it acts only inside `withDropout`.
 final class DropoutTests: XCTestCase {
-    func testGradientGoesThroughTheSameMask() {
+    func testGradientGoesThroughTheSameMask() throws {
         let x = uniformTensor([4, 6], -2, 2, seed: 21)
         // A fresh generator per call: every evaluation of f draws the same mask.
         assertGradients(wrt: [x]) {
@@ -22,7 +22,7 @@ final class DropoutTests: XCTestCase {
         }
     }
 
-    func testDropsAtTheRateAndKeepsTheMean() {
+    func testDropsAtTheRateAndKeepsTheMean() throws {
         let n = 200_000
         let x = Tensor(repeating: 1, shape: [n])
         for rate: Float in [0.1, 0.3, 0.5] {
@@ -37,7 +37,7 @@ final class DropoutTests: XCTestCase {
         }
     }
 
-    func testActsOnlyInsideWithDropout() {
+    func testActsOnlyInsideWithDropout() throws {
         let x = uniformTensor([3, 50], seed: 22)
         XCTAssertTrue(x.dropout() === x, "no dropout outside withDropout")
         XCTAssertEqual(DropoutMode.currentRate, 0)

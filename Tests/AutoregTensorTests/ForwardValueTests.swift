@@ -22,7 +22,7 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, relative, "\(name): relative error \(worst) at x = \(worstX)", file: file, line: line)
     }
 
-    func testUnaryValues() {
+    func testUnaryValues() throws {
         let xs = sweep(-20, 20, 4001)
         assertUnary("sigmoid", xs, relative: 1e-6, { $0.sigmoid() }) { 1 / (1 + Foundation.exp(-$0)) }
         assertUnary("tanh", xs, relative: 1e-6, { $0.tanh() }) { Foundation.tanh($0) }
@@ -40,7 +40,7 @@ final class ForwardValueTests: XCTestCase {
         assertUnary("tanh tiny", tiny, relative: 1e-6, { $0.tanh() }) { Foundation.tanh($0) }
     }
 
-    func testBroadcastValues() {
+    func testBroadcastValues() throws {
         let a = uniformTensor([2, 1, 4], seed: 1, requiresGrad: false)
         let b = uniformTensor([3, 1], seed: 2, requiresGrad: false)
         let sum = a + b, diff = a - b, prod = a * b
@@ -57,7 +57,7 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual((Tensor(1) + Tensor(2)).item, 3)
     }
 
-    func testReductionValues() {
+    func testReductionValues() throws {
         let x = Tensor(shape: [2, 3, 2], data: (0..<12).map(Float.init))
         XCTAssertEqual(x.sum().item, 66)
         XCTAssertEqual(x.sum().shape, [])
@@ -71,7 +71,7 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(x.mean(axis: 1).shape, [2, 2])
     }
 
-    func testCumsumValues() {
+    func testCumsumValues() throws {
         let x = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(x.cumsum(axis: 1).data, [1, 3, 6, 4, 9, 15])
         XCTAssertEqual(x.cumsum(axis: 1, exclusive: true).data, [0, 1, 3, 0, 4, 9])
@@ -80,7 +80,7 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(x.cumsum(axis: 0).shape, [2, 3])
     }
 
-    func testConcatSliceSplitReshapeValues() {
+    func testConcatSliceSplitReshapeValues() throws {
         let a = Tensor(shape: [2, 2], data: [1, 2, 3, 4]), b = Tensor(shape: [2, 1], data: [5, 6])
         let c = Tensor.concat([a, b], axis: 1)
         XCTAssertEqual(c.shape, [2, 3])
@@ -99,7 +99,7 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(c.reshaped([-1]).data, c.data)
     }
 
-    func testTransposedInnerValues() {
+    func testTransposedInnerValues() throws {
         // Sizes on both sides of the kernel's 16×16 blocks, and one leading axis or two.
         for shape in [[3, 4], [2, 37, 19], [1, 256, 50], [2, 2, 16, 33]] {
             let x = uniformTensor(shape, seed: 7, requiresGrad: false)
@@ -121,7 +121,7 @@ final class ForwardValueTests: XCTestCase {
         }
     }
 
-    func testMatmulValues() {
+    func testMatmulValues() throws {
         let x = uniformTensor([5, 7], seed: 4, requiresGrad: false)
         let w = uniformTensor([7, 3], seed: 5, requiresGrad: false)
         let y = x.matmul(w)
@@ -134,7 +134,7 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(x.reshaped([5, 1, 7]).matmul(w).shape, [5, 1, 3])
     }
 
-    func testLogSoftmaxRowsNormalise() {
+    func testLogSoftmaxRowsNormalise() throws {
         let x = uniformTensor([4, 7], -5, 5, seed: 6, requiresGrad: false)
         let y = x.logSoftmax()
         for r in 0..<4 {
@@ -146,7 +146,7 @@ final class ForwardValueTests: XCTestCase {
 
 /// Tape mechanics: accumulation, zeroing, grad mode, detaching.
 final class TapeTests: XCTestCase {
-    func testGradientsAccumulateAcrossBackwardCalls() {
+    func testGradientsAccumulateAcrossBackwardCalls() throws {
         let x = Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true)
         (x * x).sum().backward()
         XCTAssertEqual(x.grad!, [2, 4, 6])
@@ -156,7 +156,7 @@ final class TapeTests: XCTestCase {
         XCTAssertEqual(x.grad!, [0, 0, 0])
     }
 
-    func testWithoutGradRecordsNoTape() {
+    func testWithoutGradRecordsNoTape() throws {
         let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         let y = withoutGrad { (x * x).sigmoid().sum() }
         XCTAssertFalse(y.requiresGrad)
@@ -165,7 +165,7 @@ final class TapeTests: XCTestCase {
         XCTAssertTrue((x * x).requiresGrad, "grad mode is restored after withoutGrad")
     }
 
-    func testDetachedAndConstantsDoNotRequireGrad() {
+    func testDetachedAndConstantsDoNotRequireGrad() throws {
         let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         XCTAssertFalse(x.detached().requiresGrad)
         XCTAssertFalse((Tensor(shape: [2], data: [1, 2]) * 3).requiresGrad)
@@ -174,7 +174,7 @@ final class TapeTests: XCTestCase {
         XCTAssertEqual(x.grad!, [1, 2], "the detached factor is a constant")
     }
 
-    func testBackwardTwiceOnTheSameGraphAccumulatesTwice() {
+    func testBackwardTwiceOnTheSameGraphAccumulatesTwice() throws {
         let x = Tensor(shape: [3], data: [1, -2, 0.5], requiresGrad: true)
         let y = (x * x).sigmoid().sum()
         y.backward()
@@ -183,7 +183,7 @@ final class TapeTests: XCTestCase {
         for (a, b) in zip(x.grad!, once) { XCTAssertEqual(a, 2 * b, accuracy: 1e-7) }
     }
 
-    func testSharedSubexpressionReceivesAllContributions() {
+    func testSharedSubexpressionReceivesAllContributions() throws {
         // y = s + s·s with s = sum(x): dy/dx_k = 1 + 2s.
         let x = Tensor(shape: [3], data: [0.5, 0.25, -1], requiresGrad: true)
         let s = x.sum()
@@ -192,7 +192,7 @@ final class TapeTests: XCTestCase {
         XCTAssertEqual(x.grad!, [expected, expected, expected])
     }
 
-    func testBackwardWithSeed() {
+    func testBackwardWithSeed() throws {
         let x = Tensor(shape: [2, 2], data: [1, 2, 3, 4], requiresGrad: true)
         (x * 3).backward(seed: [1, 0, -1, 2])
         XCTAssertEqual(x.grad!, [3, 0, -3, 6])

@@ -11,7 +11,7 @@ final class GatedActivationTests: XCTestCase {
         return x.slice(axis: axis, start: 0, length: n).tanh() * x.slice(axis: axis, start: n, length: n).sigmoid()
     }
 
-    func testValuesMatchTanhTimesSigmoid() {
+    func testValuesMatchTanhTimesSigmoid() throws {
         for (shape, axis) in [([2, 6, 3, 4], 1), ([4, 3], 0), ([2, 3, 8], 2), ([3, 4, 2, 6], 3)] {
             let x = uniformTensor(shape, -4, 4, seed: 10)
             let y = x.gated(axis: axis), r = reference(x, axis: axis)
@@ -20,14 +20,14 @@ final class GatedActivationTests: XCTestCase {
         }
     }
 
-    func testGradients() {
+    func testGradients() throws {
         for (shape, axis) in [([2, 4, 3, 3], 1), ([6, 2], 0), ([2, 3, 4], 2)] {
             let x = uniformTensor(shape, -2, 2, seed: 20)
             assertGradients(wrt: [x], "gated \(shape) axis \(axis)") { x.gated(axis: axis) }
         }
     }
 
-    func testGradientAccumulatesWithOtherUses() {
+    func testGradientAccumulatesWithOtherUses() throws {
         // x feeds the gate and a product: the second pullback must add to the first.
         let x = uniformTensor([2, 4, 2, 2], -2, 2, seed: 30)
         assertGradients(wrt: [x], "gated plus another use") {
@@ -35,7 +35,7 @@ final class GatedActivationTests: XCTestCase {
         }
     }
 
-    func testTwoThreadsGiveTheSameValuesAndGradients() {
+    func testTwoThreadsGiveTheSameValuesAndGradients() throws {
         let x = uniformTensor([5, 8, 3, 3], -3, 3, seed: 40)
         var results: [([Float], [Float])] = []
         for threads in [1, 2] {
@@ -70,7 +70,7 @@ final class SumOfConvolutionsTests: XCTestCase {
          ConvolutionTerm(input: o.v, weight: o.wv, bias: o.bv)]
     }
 
-    func testEqualsTheSumOfSeparateConvolutions() {
+    func testEqualsTheSumOfSeparateConvolutions() throws {
         let o = operands(seed: 50)
         let fused = Tensor.sumOfConvolutions(terms(o))
         let separate = o.h.conv2d(weight: o.wh, bias: o.bh, mask: o.mh, dilation: (1, 2))
@@ -79,14 +79,14 @@ final class SumOfConvolutionsTests: XCTestCase {
         for (a, b) in zip(fused.data, separate.data) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
-    func testGradientsOfEveryOperand() {
+    func testGradientsOfEveryOperand() throws {
         let o = operands(seed: 60)
         assertGradients(wrt: [o.h, o.v, o.wh, o.bh, o.wv, o.bv], "sum of convolutions") {
             Tensor.sumOfConvolutions(terms(o))
         }
     }
 
-    func testSameInputInBothTerms() {
+    func testSameInputInBothTerms() throws {
         // Both terms read x: their input gradients must add up.
         let x = uniformTensor([2, 2, 3, 3], seed: 70)
         let w1 = uniformTensor([2, 2, 3, 3], seed: 71), w2 = uniformTensor([2, 2, 1, 1], seed: 72)
@@ -96,7 +96,7 @@ final class SumOfConvolutionsTests: XCTestCase {
         }
     }
 
-    func testTwoThreadsMatchOneThread() {
+    func testTwoThreadsMatchOneThread() throws {
         // Images are split between threads; the weight gradient is summed over the threads.
         var outputs: [[Float]] = [], grads: [[[Float]]] = []
         for threads in [1, 2] {
@@ -137,7 +137,7 @@ final class BroadcastLayoutTests: XCTestCase {
         return result
     }
 
-    func testMergedDimensionsKeepValuesAndGradients() {
+    func testMergedDimensionsKeepValuesAndGradients() throws {
         let pairs: [([Int], [Int])] = [
             ([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [3, 1]), ([2, 1, 4], [1, 3, 1]), ([4], [2, 3, 4]),
             ([2, 3, 1, 5], [1, 3, 2, 1]), ([2, 3, 4, 5], [2, 3, 1, 1]), ([1, 1, 3], [2, 2, 1]), ([], [2, 3]),
@@ -160,7 +160,7 @@ final class RectifiedInputAndResidualTests: XCTestCase {
         ("3x3 mask B (lowered)", [3, 2, 3, 3], (0..<54).map { ($0 % 9) <= 4 ? 1 : 0 }, .same),
     ]
 
-    func testReluInputEqualsConvolutionOfTheRectifiedInput() {
+    func testReluInputEqualsConvolutionOfTheRectifiedInput() throws {
         for (k, (name, ws, mask, padding)) in layers.enumerated() {
             let x = awayFromZero([2, 2, 4, 5], seed: 300 + UInt64(k))
             let w = uniformTensor(ws, seed: 310 + UInt64(k)), b = uniformTensor([3], seed: 320)
@@ -176,7 +176,7 @@ final class RectifiedInputAndResidualTests: XCTestCase {
         }
     }
 
-    func testReluInputGradientAddsToOtherUses() {
+    func testReluInputGradientAddsToOtherUses() throws {
         // x is used rectified by the convolution and directly by a product: both gradients count.
         for (k, (name, ws, mask, _)) in layers.enumerated() {
             let x = awayFromZero([2, 2, 3, 3], seed: 330 + UInt64(k))
@@ -189,7 +189,7 @@ final class RectifiedInputAndResidualTests: XCTestCase {
         }
     }
 
-    func testResidualIsAddedWithItsGradient() {
+    func testResidualIsAddedWithItsGradient() throws {
         let x = uniformTensor([2, 2, 3, 4], seed: 350), r = uniformTensor([2, 3, 3, 4], seed: 351)
         let w = uniformTensor([3, 2, 3, 3], seed: 352), b = uniformTensor([3], seed: 353)
         let fused = Tensor.sumOfConvolutions([ConvolutionTerm(input: x, weight: w, bias: b)], plus: r)
@@ -204,7 +204,7 @@ final class RectifiedInputAndResidualTests: XCTestCase {
         }
     }
 
-    func testReluInputWithTwoThreadsMatchesOne() {
+    func testReluInputWithTwoThreadsMatchesOne() throws {
         var results: [([Float], [Float], [Float])] = []
         for threads in [1, 2] {
             Gemm.setThreads(threads)

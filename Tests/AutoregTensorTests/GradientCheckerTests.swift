@@ -12,7 +12,7 @@ final class GradientCheckerTests: XCTestCase {
         }
     }
 
-    func testCorrectCustomOpPasses() {
+    func testCorrectCustomOpPasses() throws {
         let x = awayFromZero([3, 4], seed: 1)
         let report = checkGradients(wrt: [x]) { self.square(x, factor: 2) }
         XCTAssertTrue(report.passed, report.failures.joined(separator: "\n"))
@@ -20,39 +20,39 @@ final class GradientCheckerTests: XCTestCase {
         XCTAssertLessThan(report.relativeNormError, 1e-3)
     }
 
-    func testMissingFactorTwoIsDetected() {
+    func testMissingFactorTwoIsDetected() throws {
         let x = awayFromZero([3, 4], seed: 1)
         let report = checkGradients(wrt: [x]) { self.square(x, factor: 1) }
         XCTAssertFalse(report.passed)
         XCTAssertGreaterThan(report.relativeNormError, 0.4)
     }
 
-    func testWrongSignIsDetected() {
+    func testWrongSignIsDetected() throws {
         let x = awayFromZero([3, 4], seed: 2)
         let report = checkGradients(wrt: [x]) { self.square(x, factor: -2) }
         XCTAssertFalse(report.passed)
         XCTAssertGreaterThan(report.failures.count, 6)
     }
 
-    func testSmallRelativeErrorIsDetected() {
+    func testSmallRelativeErrorIsDetected() throws {
         // A 10% error on a gradient of size ~1 must already fail.
         let x = awayFromZero([2, 3], 0.5, 1, seed: 3)
         XCTAssertFalse(checkGradients(wrt: [x]) { self.square(x, factor: 2.2) }.passed)
     }
 
-    func testMissingGradientIsDetected() {
+    func testMissingGradientIsDetected() throws {
         let x = awayFromZero([4], seed: 4)
         let report = checkGradients(wrt: [x]) { self.square(x, factor: 0) }
         XCTAssertFalse(report.passed)
     }
 
-    func testDetachedOutputIsReported() {
+    func testDetachedOutputIsReported() throws {
         let x = awayFromZero([4], seed: 5)
         let report = checkGradients(wrt: [x]) { x.sigmoid().detached() }
         XCTAssertFalse(report.passed)
     }
 
-    func testInputsAreRestored() {
+    func testInputsAreRestored() throws {
         let x = awayFromZero([5], seed: 6)
         let before = x.data
         _ = checkGradients(wrt: [x]) { x.exp() }

@@ -50,7 +50,7 @@ final class KernelDispatchTests: XCTestCase {
 
     // MARK: elementwise.c
 
-    func testExpSigmoidTanhSoftplus() {
+    func testExpSigmoidTanhSoftplus() throws {
         for n in lengths {
             let x = random(n, -80, 80)
             let e = output(n, "ar_exp") { ar_exp(x, $0, n) }
@@ -70,7 +70,7 @@ final class KernelDispatchTests: XCTestCase {
         }
     }
 
-    func testGateForwardAndBackward() {
+    func testGateForwardAndBackward() throws {
         for inner in lengths {
             let groups = 3, n = groups * inner
             let x = random(2 * n, -6, 6), gy = random(n, -1, 1)
@@ -99,7 +99,7 @@ final class KernelDispatchTests: XCTestCase {
         }
     }
 
-    func testBernoulliAndCategoricalNLL() {
+    func testBernoulliAndCategoricalNLL() throws {
         for n in lengths {
             let l = random(n, -30, 30)
             let t = (0..<n).map { i -> Float in i % 5 == 4 ? 0.3 : Float(i % 2) }
@@ -136,7 +136,7 @@ final class KernelDispatchTests: XCTestCase {
         }
     }
 
-    func testAdamAndSum() {
+    func testAdamAndSum() throws {
         for n in lengths {
             let w0 = random(n, -1, 1), g = random(n, -1, 1), m0 = random(n, -0.1, 0.1)
             let v0 = random(n, 0, 0.01)
@@ -175,7 +175,7 @@ final class KernelDispatchTests: XCTestCase {
 
     // MARK: pointwise.c
 
-    func testPointwiseLoopsAreExact() {
+    func testPointwiseLoopsAreExact() throws {
         for n in lengths {
             let a = random(n, -2, 2), b = random(n, -2, 2), g = random(n, -1, 1), before = random(n, -1, 1)
             XCTAssertEqual(output(n, "ar_relu") { ar_relu(a, $0, n) }, a.map { $0 > 0 ? $0 : 0 }, "ar_relu n=\(n)")
@@ -208,7 +208,7 @@ final class KernelDispatchTests: XCTestCase {
         }
     }
 
-    func testTransposeWithTails() {
+    func testTransposeWithTails() throws {
         for (rows, cols) in [(1, 1), (1, 7), (7, 1), (7, 33), (33, 17), (40, 25)] {
             let x = random(rows * cols, -1, 1), before = random(rows * cols, -1, 1)
             var want = [Float](repeating: 0, count: rows * cols), wantAdded = before
@@ -228,7 +228,7 @@ final class KernelDispatchTests: XCTestCase {
 
     // MARK: nade.c
 
-    func testNADEForwardAndBackward() {
+    func testNADEForwardAndBackward() throws {
         for (B, D, H) in [(1, 1, 1), (3, 7, 33), (2, 33, 7), (2, 5, 1000)] {
             let x = (0..<(B * D)).map { i -> Float in i % 4 == 1 ? 0.5 : Float((i * 5 + 1) % 3 == 0 ? 1 : 0) }
             let W = random(D * H, -0.5, 0.5), V = random(D * H, -0.5, 0.5)

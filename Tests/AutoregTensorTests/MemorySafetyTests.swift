@@ -19,7 +19,7 @@ final class MemorySafetyTests: XCTestCase {
         return after != saved
     }
 
-    func testCategoricalNLLWithoutTapeWritesNoProbabilities() {
+    func testCategoricalNLLWithoutTapeWritesNoProbabilities() throws {
         // Constant logits: no gradient is wanted, so no softmax buffer may be written.
         let constant = Tensor(shape: [1, 4], data: [0.1, 0.7, -0.3, 0.4])
         XCTAssertFalse(writesThroughEmptyArray(words: 4) { _ = constant.categoricalNLL(targets: [1]) },
@@ -30,7 +30,7 @@ final class MemorySafetyTests: XCTestCase {
                        "categoricalNLL inside withoutGrad wrote softmax values into shared empty-array storage")
     }
 
-    func testCategoricalNLLValuesWithAndWithoutTapeAgree() {
+    func testCategoricalNLLValuesWithAndWithoutTapeAgree() throws {
         let data: [Float] = [0.5, -1, 2, 0, 3, -2, 1, 1]
         let tracked = Tensor(shape: [2, 4], data: data, requiresGrad: true)
         var a: [Float] = []

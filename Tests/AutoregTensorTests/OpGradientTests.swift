@@ -4,19 +4,19 @@ import XCTest
 
 /// Finite-difference checks of every differentiable op of the engine.
 final class UnaryGradientTests: XCTestCase {
-    func testSigmoid() {
+    func testSigmoid() throws {
         let x = uniformTensor([3, 5], -4, 4, seed: 10)
         assertGradients(wrt: [x]) { x.sigmoid() }
     }
 
-    func testTanh() {
+    func testTanh() throws {
         // Covers both branches of the kernel (series below |x| = 0.125, quotient above).
         let x = Tensor(shape: [2, 5], data: [-2.5, -1, -0.3, -0.1, -0.01, 0.02, 0.11, 0.14, 0.8, 2.2],
                        requiresGrad: true)
         assertGradients(wrt: [x], eps: 3e-3) { x.tanh() }
     }
 
-    func testRelu() {
+    func testRelu() throws {
         let x = awayFromZero([4, 4], seed: 11)
         assertGradients(wrt: [x]) { x.relu() }
         // Negative inputs get exactly zero gradient, positive ones exactly g.
@@ -25,28 +25,28 @@ final class UnaryGradientTests: XCTestCase {
         for i in 0..<16 { XCTAssertEqual(x.grad![i], x.data[i] > 0 ? 1 : 0) }
     }
 
-    func testElu() {
+    func testElu() throws {
         let x = awayFromZero([3, 4], 0.1, 3, seed: 12)
         assertGradients(wrt: [x]) { x.elu() }
         assertGradients(wrt: [x], "alpha 0.5") { x.elu(alpha: 0.5) }
     }
 
-    func testSoftplus() {
+    func testSoftplus() throws {
         let x = uniformTensor([3, 5], -6, 6, seed: 13)
         assertGradients(wrt: [x]) { x.softplus() }
     }
 
-    func testExp() {
+    func testExp() throws {
         let x = uniformTensor([3, 4], -3, 2, seed: 14)
         assertGradients(wrt: [x], eps: 3e-3) { x.exp() }
     }
 
-    func testLog() {
+    func testLog() throws {
         let x = uniformTensor([3, 4], 0.3, 4, seed: 15)
         assertGradients(wrt: [x], eps: 3e-3) { x.log() }
     }
 
-    func testScaledShiftedNegated() {
+    func testScaledShiftedNegated() throws {
         let x = uniformTensor([2, 3], seed: 16)
         assertGradients(wrt: [x], "scaled") { x.scaled(by: -2.5) }
         assertGradients(wrt: [x], "* Float") { 3 * x }
@@ -56,7 +56,7 @@ final class UnaryGradientTests: XCTestCase {
         assertGradients(wrt: [x], "negation") { -x }
     }
 
-    func testChainOfUnaryOps() {
+    func testChainOfUnaryOps() throws {
         let x = uniformTensor([6], 0.1, 2, seed: 17)
         assertGradients(wrt: [x]) { (x.log().tanh() * 3).sigmoid().softplus() }
     }
@@ -88,18 +88,18 @@ final class BroadcastGradientTests: XCTestCase {
         }
     }
 
-    func testAdd() { check("+") { $0 + $1 } }
-    func testSubtract() { check("-") { $0 - $1 } }
-    func testMultiply() { check("*") { $0 * $1 } }
+    func testAdd() throws { check("+") { $0 + $1 } }
+    func testSubtract() throws { check("-") { $0 - $1 } }
+    func testMultiply() throws { check("*") { $0 * $1 } }
 
-    func testSameTensorOnBothSides() {
+    func testSameTensorOnBothSides() throws {
         let x = uniformTensor([2, 3], seed: 300)
         assertGradients(wrt: [x], "x * x") { x * x }
         assertGradients(wrt: [x], "x - x") { x - x }
         assertGradients(wrt: [x], "x + x * x") { x + x * x }
     }
 
-    func testDiamondGraph() {
+    func testDiamondGraph() throws {
         // x feeds two branches that meet again: the tape must sum both contributions.
         let x = uniformTensor([3, 2], seed: 301)
         let w = uniformTensor([2, 2], seed: 302)
@@ -111,7 +111,7 @@ final class BroadcastGradientTests: XCTestCase {
 }
 
 final class ReductionGradientTests: XCTestCase {
-    func testSumAndMean() {
+    func testSumAndMean() throws {
         let x = uniformTensor([3, 4], seed: 20)
         assertGradients(wrt: [x], "sum") { x.sum() }
         assertGradients(wrt: [x], "mean") { x.mean() }
@@ -120,7 +120,7 @@ final class ReductionGradientTests: XCTestCase {
         assertGradients(wrt: [y], "mean 3-D") { y.mean() }
     }
 
-    func testSumAlongEachAxis() {
+    func testSumAlongEachAxis() throws {
         let x = uniformTensor([2, 3, 4], seed: 22)
         for axis in [0, 1, 2, -1, -3] {
             assertGradients(wrt: [x], "sum axis \(axis)") { x.sum(axis: axis) }
@@ -130,7 +130,7 @@ final class ReductionGradientTests: XCTestCase {
         assertGradients(wrt: [m], "2-D sum axis 1") { m.sum(axis: 1) }
     }
 
-    func testMeanAlongEachAxis() {
+    func testMeanAlongEachAxis() throws {
         let x = uniformTensor([2, 3, 4], seed: 24)
         for axis in [0, 1, 2, -2] {
             assertGradients(wrt: [x], "mean axis \(axis)") { x.mean(axis: axis) }
@@ -139,18 +139,18 @@ final class ReductionGradientTests: XCTestCase {
 }
 
 final class ShapeOpGradientTests: XCTestCase {
-    func testConcatAxis0() {
+    func testConcatAxis0() throws {
         let a = uniformTensor([2, 3], seed: 30), b = uniformTensor([1, 3], seed: 31), c = uniformTensor([3, 3], seed: 32)
         assertGradients(wrt: [a, b, c]) { Tensor.concat([a, b, c], axis: 0) }
     }
 
-    func testConcatAxis1() {
+    func testConcatAxis1() throws {
         let a = uniformTensor([2, 3], seed: 33), b = uniformTensor([2, 1], seed: 34), c = uniformTensor([2, 2], seed: 35)
         assertGradients(wrt: [a, b, c]) { Tensor.concat([a, b, c], axis: 1) }
         assertGradients(wrt: [a, c], "negative axis") { Tensor.concat([c, a], axis: -1) }
     }
 
-    func testConcat3DAndConstantPart() {
+    func testConcat3DAndConstantPart() throws {
         let a = uniformTensor([2, 2, 3], seed: 36), b = uniformTensor([2, 1, 3], seed: 37)
         let constant = uniformTensor([2, 3, 3], seed: 38, requiresGrad: false)
         assertGradients(wrt: [a, b], "3-D axis 1") { Tensor.concat([a, constant, b], axis: 1) }
@@ -158,7 +158,7 @@ final class ShapeOpGradientTests: XCTestCase {
         assertGradients(wrt: [a, c], "3-D axis 2") { Tensor.concat([a, c], axis: 2) }
     }
 
-    func testSlice() {
+    func testSlice() throws {
         let x = uniformTensor([3, 4, 5], seed: 40)
         assertGradients(wrt: [x], "axis 0") { x.slice(axis: 0, start: 1, length: 2) }
         assertGradients(wrt: [x], "axis 1") { x.slice(axis: 1, start: 1, length: 2) }
@@ -166,7 +166,7 @@ final class ShapeOpGradientTests: XCTestCase {
         assertGradients(wrt: [x], "axis -1, whole") { x.slice(axis: -1, start: 0, length: 5) }
     }
 
-    func testSplit() {
+    func testSplit() throws {
         let x = uniformTensor([2, 4, 3], seed: 41)
         for k in 0..<3 {
             assertGradients(wrt: [x], "part \(k)") { x.split(sizes: [1, 2, 1], axis: 1)[k] }
@@ -178,7 +178,7 @@ final class ShapeOpGradientTests: XCTestCase {
         }
     }
 
-    func testCumsum() {
+    func testCumsum() throws {
         let x = uniformTensor([3, 4], seed: 42)
         for axis in [0, 1] {
             assertGradients(wrt: [x], "inclusive axis \(axis)") { x.cumsum(axis: axis) }
@@ -191,7 +191,7 @@ final class ShapeOpGradientTests: XCTestCase {
         }
     }
 
-    func testTransposedInner() {
+    func testTransposedInner() throws {
         let x = uniformTensor([2, 3, 5], seed: 45)
         let w = uniformTensor([2, 5, 3], seed: 46, requiresGrad: false)
         // Weighted so that each output position has its own gradient, and used twice so that
@@ -201,7 +201,7 @@ final class ShapeOpGradientTests: XCTestCase {
         assertGradients(wrt: [y], "[17,18]") { y.transposedInner().tanh().sum(axis: 0) }
     }
 
-    func testReshaped() {
+    func testReshaped() throws {
         let x = uniformTensor([2, 6], seed: 44)
         assertGradients(wrt: [x], "[3,4]") { x.reshaped([3, 4]).sigmoid() }
         assertGradients(wrt: [x], "[-1]") { x.reshaped([-1]) * x.reshaped([12]) }
@@ -210,7 +210,7 @@ final class ShapeOpGradientTests: XCTestCase {
 }
 
 final class MatMulGradientTests: XCTestCase {
-    func testMatmul() {
+    func testMatmul() throws {
         let x = uniformTensor([3, 4], seed: 50), w = uniformTensor([4, 5], seed: 51)
         assertGradients(wrt: [x, w]) { x.matmul(w) }
         let wc = uniformTensor([4, 5], seed: 51, requiresGrad: false)
@@ -219,7 +219,7 @@ final class MatMulGradientTests: XCTestCase {
         assertGradients(wrt: [w], "constant input") { xc.matmul(w) }
     }
 
-    func testMatmulWithLeadingDimensions() {
+    func testMatmulWithLeadingDimensions() throws {
         let x = uniformTensor([2, 3, 4], seed: 52), w = uniformTensor([4, 2], seed: 53)
         assertGradients(wrt: [x, w]) { x.matmul(w) }
         let v = uniformTensor([4], seed: 54)
@@ -231,14 +231,14 @@ final class MatMulGradientTests: XCTestCase {
         return Tensor(shape: [k, n], data: (0..<(k * n)).map { _ in rng.uniform() < 0.5 ? 0 : 1 })
     }
 
-    func testMaskedMatmul() {
+    func testMaskedMatmul() throws {
         let x = uniformTensor([3, 4], seed: 55), w = uniformTensor([4, 5], seed: 56)
         let mask = randomMask(4, 5, seed: 57)
         XCTAssertTrue(mask.data.contains(0) && mask.data.contains(1))
         assertGradients(wrt: [x, w]) { x.matmul(w, mask: mask) }
     }
 
-    func testMaskedWeightsGetExactlyZeroGradient() {
+    func testMaskedWeightsGetExactlyZeroGradient() throws {
         let x = uniformTensor([6, 4], seed: 58), w = uniformTensor([4, 5], seed: 59)
         let mask = randomMask(4, 5, seed: 60)
         let y = x.matmul(w, mask: mask)
@@ -253,7 +253,7 @@ final class MatMulGradientTests: XCTestCase {
         XCTAssertEqual(unmaskedNonZero, Int(mask.data.reduce(0, +)))
     }
 
-    func testMaskedWeightValuesDoNotAffectOutput() {
+    func testMaskedWeightValuesDoNotAffectOutput() throws {
         let x = uniformTensor([3, 4], seed: 62), w = uniformTensor([4, 5], seed: 63)
         let mask = randomMask(4, 5, seed: 64)
         let before = x.matmul(w, mask: mask).data
@@ -267,13 +267,13 @@ final class MatMulGradientTests: XCTestCase {
 }
 
 final class LossGradientTests: XCTestCase {
-    func testBernoulliNLLWithRespectToLogits() {
+    func testBernoulliNLLWithRespectToLogits() throws {
         let logits = uniformTensor([3, 4], -4, 4, seed: 70)
         let targets = Tensor(shape: [3, 4], data: (0..<12).map { Float($0 % 2) })
         assertGradients(wrt: [logits]) { logits.bernoulliNLL(targets: targets) }
     }
 
-    func testBernoulliNLLWithRespectToTargets() {
+    func testBernoulliNLLWithRespectToTargets() throws {
         let logits = uniformTensor([3, 4], -4, 4, seed: 71)
         let targets = uniformTensor([3, 4], 0.05, 0.95, seed: 72)
         assertGradients(wrt: [targets], "targets only") {
@@ -282,21 +282,21 @@ final class LossGradientTests: XCTestCase {
         assertGradients(wrt: [logits, targets], "both") { logits.bernoulliNLL(targets: targets) }
     }
 
-    func testCategoricalNLL() {
+    func testCategoricalNLL() throws {
         let logits = uniformTensor([4, 5], -3, 3, seed: 73)
         assertGradients(wrt: [logits]) { logits.categoricalNLL(targets: [0, 4, 2, 2]) }
         let logits3 = uniformTensor([2, 3, 4], -3, 3, seed: 74)
         assertGradients(wrt: [logits3], "3-D") { logits3.categoricalNLL(targets: [0, 1, 2, 3, 3, 0]) }
     }
 
-    func testLogSoftmax() {
+    func testLogSoftmax() throws {
         let x = uniformTensor([3, 5], -3, 3, seed: 75)
         assertGradients(wrt: [x]) { x.logSoftmax() }
         let y = uniformTensor([2, 2, 4], -3, 3, seed: 76)
         assertGradients(wrt: [y], "3-D") { y.logSoftmax() }
     }
 
-    func testCategoricalNLLAgreesWithLogSoftmax() {
+    func testCategoricalNLLAgreesWithLogSoftmax() throws {
         let x = uniformTensor([3, 6], -3, 3, seed: 77)
         let targets: [Int32] = [5, 0, 3]
         let nll = x.categoricalNLL(targets: targets)
@@ -304,7 +304,7 @@ final class LossGradientTests: XCTestCase {
         for r in 0..<3 { XCTAssertEqual(nll.data[r], -ls.data[r * 6 + Int(targets[r])], accuracy: 1e-5) }
     }
 
-    func testSmallNetworkLoss() {
+    func testSmallNetworkLoss() throws {
         // A two-layer network with its mean Bernoulli loss: every op composed.
         let x = uniformTensor([4, 3], seed: 78, requiresGrad: false)
         let w1 = uniformTensor([3, 5], seed: 79), b1 = uniformTensor([5], seed: 80)

@@ -5,7 +5,7 @@ import AutoregTestSupport
 import XCTest
 
 final class OptimizerTests: XCTestCase {
-    func testAdamFirstStepMovesEachWeightByLearningRateTimesSign() {
+    func testAdamFirstStepMovesEachWeightByLearningRateTimesSign() throws {
         let p = uniformTensor([3, 4], seed: 1)
         let q = uniformTensor([5], seed: 2)
         let before = p.data + q.data
@@ -21,7 +21,7 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
-    func testAdamSecondStepMatchesFormula() {
+    func testAdamSecondStepMatchesFormula() throws {
         let p = Tensor(shape: [2], data: [0.5, -0.5], requiresGrad: true)
         let adam = Adam(learningRate: 0.1, beta1: 0.9, beta2: 0.99, epsilon: 1e-8)
         let g1: [Double] = [1, -0.5], g2: [Double] = [-2, 0.25]
@@ -38,7 +38,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(adam.state.step, 2)
     }
 
-    func testAdamSkipsParametersWithoutGradient() {
+    func testAdamSkipsParametersWithoutGradient() throws {
         let p = uniformTensor([3], seed: 3), q = uniformTensor([3], seed: 4)
         let qBefore = q.data
         p.grad = [1, 1, 1]
@@ -68,7 +68,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertThrowsError(try restored.restore(SGD().state, for: [b]))
     }
 
-    func testSGDMomentumThreeStepTrajectory() {
+    func testSGDMomentumThreeStepTrajectory() throws {
         // v ← μv + g, w ← w − lr·v with lr = 0.1, μ = 0.9, worked by hand:
         // v1 = [0.5, 1],       w1 = [0.95, −2.1]
         // v2 = [−0.55, 1.4],   w2 = [1.005, −2.24]
@@ -87,7 +87,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(sgd.state.slots["velocity"]![0][1], 1.26, accuracy: 1e-6)
     }
 
-    func testSGDWithoutMomentumIsPlainGradientDescent() {
+    func testSGDWithoutMomentumIsPlainGradientDescent() throws {
         let w = Tensor(shape: [2], data: [1, 1], requiresGrad: true)
         let sgd = SGD(learningRate: 0.5, momentum: 0)
         w.grad = [2, -4]; sgd.step([w])
@@ -95,7 +95,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(w.data, [-1, 5])
     }
 
-    func testWeightDecayAddsL2GradientToSGDAndAdam() {
+    func testWeightDecayAddsL2GradientToSGDAndAdam() throws {
         // SGD without momentum: w ← w − lr·(g + λw).
         let p = Tensor(shape: [3], data: [2, -1, 0.5], requiresGrad: true)
         p.grad = [0.1, 0, -0.2]
@@ -115,7 +115,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(q.data[1], -4 + 0.01, accuracy: 1e-5)
     }
 
-    func testClipGradientNormRescales() {
+    func testClipGradientNormRescales() throws {
         let a = Tensor(shape: [2], data: [0, 0], requiresGrad: true)
         let b = Tensor(shape: [1], data: [0], requiresGrad: true)
         let c = Tensor(shape: [3], data: [0, 0, 0], requiresGrad: true)  // no gradient: ignored
@@ -134,7 +134,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(a.grad![0], 1.5, accuracy: 1e-6)
     }
 
-    func testLearningRateSchedules() {
+    func testLearningRateSchedules() throws {
         XCTAssertEqual(LearningRateSchedule.constant.rate(base: 0.3, epoch: 17), 0.3)
         let step = LearningRateSchedule.step(every: 3, gamma: 0.5)
         let expected: [Float] = [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125]
@@ -150,7 +150,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertLessThan(exponential.rate(base: 0.1, epoch: 11), exponential.rate(base: 0.1, epoch: 10))
     }
 
-    func testAdamMinimisesQuadratic() {
+    func testAdamMinimisesQuadratic() throws {
         // f(w) = Σ a_i (w_i − c_i)², minimum 0 at w = c.
         let target = Tensor(shape: [4], data: [1.5, -2, 0.25, 3])
         let curvature = Tensor(shape: [4], data: [1, 10, 0.5, 3])
@@ -167,7 +167,7 @@ final class OptimizerTests: XCTestCase {
         for i in 0..<4 { XCTAssertEqual(w.data[i], target.data[i], accuracy: 1e-2) }
     }
 
-    func testSGDMinimisesQuadratic() {
+    func testSGDMinimisesQuadratic() throws {
         let w = Tensor(shape: [2], data: [3, -3], requiresGrad: true)
         let sgd = SGD(learningRate: 0.05, momentum: 0.9)
         for _ in 0..<300 {
@@ -181,7 +181,7 @@ final class OptimizerTests: XCTestCase {
 }
 
 final class LayerTests: XCTestCase {
-    func testMaskedLinearComputesMaskedAffineMap() {
+    func testMaskedLinearComputesMaskedAffineMap() throws {
         var rng = RandomGenerator(seed: 9)
         let mask = Tensor(shape: [3, 2], data: [1, 0, 0, 1, 1, 1])
         let layer = MaskedLinear(inputs: 3, outputs: 2, mask: mask, name: "l", rng: &rng)
@@ -200,7 +200,7 @@ final class LayerTests: XCTestCase {
         assertGradients(wrt: [layer.weight, layer.bias]) { layer(x) }
     }
 
-    func testGlorotUniformBounds() {
+    func testGlorotUniformBounds() throws {
         var rng = RandomGenerator(seed: 11)
         let w = Initializer.glorotUniform([30, 20], fanIn: 30, fanOut: 20, rng: &rng)
         let bound = (6.0 / 50.0).squareRoot()

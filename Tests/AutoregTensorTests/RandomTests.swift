@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 final class RandomGeneratorTests: XCTestCase {
-    func testSameSeedSameStream() {
+    func testSameSeedSameStream() throws {
         var a = RandomGenerator(seed: 42), b = RandomGenerator(seed: 42)
         for _ in 0..<1000 { XCTAssertEqual(a.next(), b.next()) }
         XCTAssertEqual((0..<50).map { _ in a.uniform() }, (0..<50).map { _ in b.uniform() })
@@ -11,7 +11,7 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertEqual(a.permutation(30), b.permutation(30))
     }
 
-    func testDifferentSeedsDiffer() {
+    func testDifferentSeedsDiffer() throws {
         var streams: [[UInt64]] = []
         for seed: UInt64 in [0, 1, 2, 42, 43, .max] {
             var g = RandomGenerator(seed: seed)
@@ -22,7 +22,7 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertTrue(Set(streams[1]).isDisjoint(with: Set(streams[2])))
     }
 
-    func testUniformRangeAndMoments() {
+    func testUniformRangeAndMoments() throws {
         var g = RandomGenerator(seed: 7)
         let xs = (0..<20_000).map { _ in g.uniform() }
         XCTAssertTrue(xs.allSatisfy { $0 >= 0 && $0 < 1 })
@@ -30,7 +30,7 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertEqual(mean, 0.5, accuracy: 0.01)
     }
 
-    func testNormalMoments() {
+    func testNormalMoments() throws {
         var g = RandomGenerator(seed: 8)
         let xs = (0..<20_000).map { _ in Double(g.normal()) }
         let mean = xs.reduce(0, +) / Double(xs.count)
@@ -40,7 +40,7 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertTrue(xs.allSatisfy(\.isFinite))
     }
 
-    func testIntBelowCoversRangeUniformly() {
+    func testIntBelowCoversRangeUniformly() throws {
         var g = RandomGenerator(seed: 9)
         var counts = [Int](repeating: 0, count: 7)
         for _ in 0..<14_000 { counts[g.int(below: 7)] += 1 }
@@ -48,7 +48,7 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertEqual(g.int(below: 1), 0)
     }
 
-    func testPermutationIsAPermutation() {
+    func testPermutationIsAPermutation() throws {
         var g = RandomGenerator(seed: 10)
         for n in [0, 1, 2, 5, 16, 100, 784] {
             let p = g.permutation(n)
@@ -70,7 +70,7 @@ final class RandomGeneratorTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode(RandomGenerator.self, from: Data("{\"state\":[1,2]}".utf8)))
     }
 
-    func testSeededTensorFactories() {
+    func testSeededTensorFactories() throws {
         var a = RandomGenerator(seed: 13), b = RandomGenerator(seed: 13)
         XCTAssertEqual(Tensor.randn([4, 5], std: 2, rng: &a).data, Tensor.randn([4, 5], std: 2, rng: &b).data)
         let u = Tensor.uniform([1000], low: -3, high: -1, rng: &a, requiresGrad: true)

@@ -9,7 +9,7 @@ final class StabilityTests: XCTestCase {
         max(l, 0) - t * l + Foundation.log1p(Foundation.exp(-abs(l)))
     }
 
-    func testBernoulliNLLKeepsRelativeAccuracyAcrossLogits() {
+    func testBernoulliNLLKeepsRelativeAccuracyAcrossLogits() throws {
         // The softplus term log(1 + e^−|l|) has its own series (not libm's log1pf): check it
         // over a fine grid, including the tiny losses of confident, correct predictions.
         let logits = stride(from: -40, through: 40, by: 0.01).map { Float($0) }
@@ -26,7 +26,7 @@ final class StabilityTests: XCTestCase {
         }
     }
 
-    func testBernoulliNLLAtExtremeLogits() {
+    func testBernoulliNLLAtExtremeLogits() throws {
         let logits: [Float] = [100, -100, 100, -100, 100, -100, 30, -30, 0, 1e-3, 88.5, -88.5]
         let targets: [Float] = [1, 0, 0, 1, 0.25, 0.75, 0, 1, 1, 0, 1, 1]
         let l = Tensor(shape: [12], data: logits, requiresGrad: true)
@@ -49,7 +49,7 @@ final class StabilityTests: XCTestCase {
         }
     }
 
-    func testCategoricalNLLAtExtremeLogits() {
+    func testCategoricalNLLAtExtremeLogits() throws {
         let rows: [[Float]] = [[100, -100, 0], [100, -100, 0], [-100, -100, -100], [100, 100, -100],
                                [-100, 100, -100], [0, 0, 0], [88, 89, 90], [-1000, 1000, 0]]
         let targets: [Int32] = [0, 1, 2, 1, 0, 1, 2, 0]
@@ -81,7 +81,7 @@ final class StabilityTests: XCTestCase {
         XCTAssertEqual(ls.data[1], -200)
     }
 
-    func testCategoricalNLLOfConfidentCorrectPredictionsIsAccurate() {
+    func testCategoricalNLLOfConfidentCorrectPredictionsIsAccurate() throws {
         // Small losses must keep their relative accuracy, as bernoulliNLL's do: the loss of
         // a confident, correct prediction is log1p(Σ_{k≠t} e^{l_k − l_t}), which is not
         // reachable as m + log(s) − l_t in float once it is below ~1e-7 · |m|.
@@ -102,7 +102,7 @@ final class StabilityTests: XCTestCase {
         }
     }
 
-    func testSaturation() {
+    func testSaturation() throws {
         let x = Tensor(shape: [6], data: [-100, -30, -1e4, 100, 30, 1e4], requiresGrad: true)
         let s = x.sigmoid().data
         XCTAssertEqual(s[3], 1); XCTAssertEqual(s[4], 1); XCTAssertEqual(s[5], 1)
@@ -136,7 +136,7 @@ final class StabilityTests: XCTestCase {
         for g in x.grad![..<3] { XCTAssertTrue(g >= 0 && g < 1e-12) }
     }
 
-    func testExpKernelRelativeErrorOverSweep() {
+    func testExpKernelRelativeErrorOverSweep() throws {
         // 320 001 points over [-80, 80] (step 5e-4) plus the endpoints' neighbourhoods.
         let n = 320_001
         var xs = (0..<n).map { Float(-80 + 160 * Double($0) / Double(n - 1)) }

@@ -31,8 +31,8 @@ final class BadInputCLITests: CLITestCase {
         return root.path
     }
 
-    func smallGated(classes: Int, levels: Int = 256, size: Int = 28) -> ModelConfig {
-        ModelConfig(kind: .gatedPixelCNN, height: size, width: size, levels: levels, hiddenChannels: 4, layers: 1, classes: classes)
+    func smallGated(classes: Int, levels: Int = 256, size: Int = 28) throws -> ModelConfig {
+        try ModelConfig(kind: .gatedPixelCNN, height: size, width: size, levels: levels, hiddenChannels: 4, layers: 1, classes: classes)
     }
 
     func writeCheckpoint(_ config: ModelConfig, _ name: String) throws -> String {
@@ -58,7 +58,7 @@ final class BadInputCLITests: CLITestCase {
     /// eval of a 3-class checkpoint on MNIST (labels 0...9) refuses the labels it does not know.
     func testEvalOfAThreeClassModelOnMNISTIsRefused() throws {
         let mnist = try writeTinyIDXMNIST(in: workDir, trainCount: 10, testCount: 20, seed: 3)
-        let ckpt = try writeCheckpoint(smallGated(classes: 3), "three.ckpt")
+        let ckpt = try writeCheckpoint(try smallGated(classes: 3), "three.ckpt")
         let r = try run(["eval", "--checkpoint", ckpt, "--data", "mnist", "--data-dir", mnist, "--limit", "20"])
         assertFailsCleanly(r, mentioning: ["mnist/test", "label", "3 classes"])
         let c = try run(["classify", "--checkpoint", ckpt, "--data", "mnist", "--data-dir", mnist, "--limit", "20"])
@@ -72,7 +72,7 @@ final class BadInputCLITests: CLITestCase {
         var bytes = [UInt8](try Data(contentsOf: labels))
         bytes[8 + 5] = 13
         try Data(bytes).write(to: labels)
-        let ckpt = try writeCheckpoint(smallGated(classes: 10), "ten.ckpt")
+        let ckpt = try writeCheckpoint(try smallGated(classes: 10), "ten.ckpt")
         let r = try run(["eval", "--checkpoint", ckpt, "--data", "mnist", "--data-dir", mnist])
         assertFailsCleanly(r, mentioning: ["t10k-labels-idx1-ubyte", "label 13", "item 5"])
     }
@@ -80,7 +80,7 @@ final class BadInputCLITests: CLITestCase {
     /// Other-sized images used to evaluate to -5.8e35 or -nan with exit 0.
     func testEvalOfOtherSizedImagesIsRefused() throws {
         let data = try writePNGFolder("small-pngs", size: 6, train: ["x": 10], valid: ["x": 2])
-        let ckpt = try writeCheckpoint(smallGated(classes: 0), "gated28.ckpt")
+        let ckpt = try writeCheckpoint(try smallGated(classes: 0), "gated28.ckpt")
         let r = try run(["eval", "--checkpoint", ckpt, "--data", "png", "--data-dir", data, "--split", "valid"])
         assertFailsCleanly(r, mentioning: ["6x6x1", "28x28x1"])
         XCTAssertFalse(r.stdout.contains("NLL"), "no figure printed: \(r.stdout)")
@@ -104,7 +104,7 @@ final class BadInputCLITests: CLITestCase {
         assertFailsCleanly(try run(["train", "--batch-size", "-5"]), mentioning: ["--batch-size", "-5"])
         assertFailsCleanly(try run(["train", "--epochs", "0"]), mentioning: ["--epochs", "0"])
         assertFailsCleanly(try run(["sample", "--checkpoint", "x.ckpt", "--temperature", "inf"]), mentioning: ["--temperature"])
-        let ckpt = try writeCheckpoint(ModelConfig(kind: .made, height: 28, width: 28, hidden: [8]), "made.ckpt")
+        let ckpt = try writeCheckpoint(try ModelConfig(kind: .made, height: 28, width: 28, hidden: [8]), "made.ckpt")
         assertFailsCleanly(try run(["eval", "--checkpoint", ckpt, "--limit", "0"]), mentioning: ["--limit", "0"])
         assertFailsCleanly(try run(["eval", "--checkpoint", ckpt, "--masks", "1000"]), mentioning: ["--masks 1000", "1 mask"])
     }
@@ -114,7 +114,7 @@ final class BadInputCLITests: CLITestCase {
         let r = try run(["train", "--model", "made", "--hidden", "100000000", "--data", "png", "--data-dir", data,
                          "--out", workDir.appendingPathComponent("h").path])
         assertFailsCleanly(r, mentioning: ["needs about", "GiB"])
-        let ckpt = try writeCheckpoint(ModelConfig(kind: .made, height: 28, width: 28, hidden: [8]), "made.ckpt")
+        let ckpt = try writeCheckpoint(try ModelConfig(kind: .made, height: 28, width: 28, hidden: [8]), "made.ckpt")
         assertFailsCleanly(try run(["sample", "--checkpoint", ckpt, "-n", "100000000"]), mentioning: ["-n", "needs about"])
         assertFailsCleanly(try run(["sample", "--checkpoint", ckpt, "-n", "4", "--scale", "100000"]),
                            mentioning: ["--scale 100000", "needs about"])
@@ -151,7 +151,7 @@ final class BadInputCLITests: CLITestCase {
         let r = try run(["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1",
                          "--out", blocker + "/run"])
         assertFailsCleanly(r, mentioning: [blocker + "/run", "Not a directory"])
-        let ckpt = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 4, width: 4), "fvsbn.ckpt")
+        let ckpt = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 4, width: 4), "fvsbn.ckpt")
         let s = try run(["sample", "--checkpoint", ckpt, "-n", "2", "--out", blocker + "/x.png"])
         assertFailsCleanly(s, mentioning: ["afile", "File exists"])
         for result in [r, s] { XCTAssertFalse(result.stderr.contains("NSCocoaErrorDomain"), result.stderr) }
@@ -195,7 +195,7 @@ final class BadInputCLITests: CLITestCase {
     /// SIGTERM during eval stops within a second or so, says so, and exits 128 + 15.
     func testSIGTERMDuringEvalStopsWithAMessage() throws {
         let mnist = try writeTinyIDXMNIST(in: workDir, trainCount: 10, testCount: 10, seed: 5)
-        let ckpt = try writeCheckpoint(ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, levels: 256,
+        let ckpt = try writeCheckpoint(try ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, levels: 256,
                                                    hiddenChannels: 16, layers: 4), "gated.ckpt")
         let process = Process()
         process.executableURL = executable

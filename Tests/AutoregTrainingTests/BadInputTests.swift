@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregData
 import AutoregModels
 import AutoregNN
@@ -11,7 +12,7 @@ import XCTest
 /// to write past the one-hot buffer and corrupt the heap).
 final class DataModelBoundaryTests: XCTestCase {
     func conditionalGated(classes: Int) throws -> any AutoregressiveModel {
-        try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, levels: 2, hiddenChannels: 4, layers: 1,
+        try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, levels: 2, hiddenChannels: 4, layers: 1,
                                   classes: classes))
     }
 
@@ -42,12 +43,12 @@ final class DataModelBoundaryTests: XCTestCase {
 
     /// An unconditional model scores labelled data of any class count.
     func testUnconditionalModelIgnoresLabels() throws {
-        let model = try makeModel(config(.nade, hidden: [4]))
+        let model = try makeModel(try config(.nade, hidden: [4]))
         XCTAssertNoThrow(try checkCompatible(labelled([0, 7, 9]), with: model))
     }
 
     func testImageSizeMustMatchTheModel() throws {
-        let model = try makeModel(config(.nade, hidden: [4]))
+        let model = try makeModel(try config(.nade, hidden: [4]))
         XCTAssertThrowsError(try checkCompatible(labelled([0, 1], height: 5, width: 5), with: model)) { error in
             XCTAssertTrue("\(error)".contains("5x5x1") && "\(error)".contains("4x4x1"), "\(error)")
         }
@@ -57,14 +58,14 @@ final class DataModelBoundaryTests: XCTestCase {
     }
 
     func testLevelsMustMatchTheModel() throws {
-        let model = try makeModel(config(.nade, hidden: [4]))
+        let model = try makeModel(try config(.nade, hidden: [4]))
         XCTAssertThrowsError(try checkCompatible(eightBitDataset(count: 2, seed: 1), with: model)) { error in
             XCTAssertTrue("\(error)".contains("256 levels"), "\(error)")
         }
     }
 
     /// A data set states its class count; a split where a class has no image still has it.
-    func testDatasetKeepsItsClassCountAcrossSubsets() {
+    func testDatasetKeepsItsClassCountAcrossSubsets() throws {
         let d = ImageDataset(name: "d", pixels: [UInt8](repeating: 0, count: 3 * 4), count: 3, height: 2, width: 2,
                              levels: 2, labels: [0, 1, 4], classes: 7)
         XCTAssertEqual(d.classes, 7)
@@ -80,7 +81,7 @@ final class DivergenceTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         var o = trainingOptions(dir, epochs: 1, learningRate: 1e4)
         o.batchSize = 10
-        let trainer = try makeTrainer(try makeModel(config(.nade, hidden: [8])), o, train: binaryTrain, valid: binaryValid)
+        let trainer = try makeTrainer(try makeModel(try config(.nade, hidden: [8])), o, train: binaryTrain, valid: binaryValid)
         XCTAssertThrowsError(try trainer.run()) { error in
             XCTAssertTrue("\(error)".contains("diverged"), "\(error)")
             XCTAssertTrue("\(error)".contains("no checkpoint was written"), "\(error)")
@@ -94,7 +95,7 @@ final class DivergenceTests: XCTestCase {
     /// last.ckpt, best.ckpt and metrics.jsonl are byte for byte what the good epoch left.
     func testDivergenceLeavesTheLastGoodCheckpointsUntouched() throws {
         let dir = try makeTemporaryDirectory(self)
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         try makeTrainer(try makeModel(cfg), trainingOptions(dir, epochs: 1), train: binaryTrain, valid: binaryValid).run()
         let files = ["best.ckpt", "last.ckpt", "metrics.jsonl"].map { dir.appendingPathComponent($0) }
         let before = try files.map { try Data(contentsOf: $0) }
@@ -114,7 +115,7 @@ final class DivergenceTests: XCTestCase {
     /// The limit is a multiple of the uniform model's NLL, D ln(levels): 10 × 16 ln 2 here.
     func testDivergenceLimitIsTenUniformModels() throws {
         let dir = try makeTemporaryDirectory(self)
-        let t = try makeTrainer(try makeModel(config(.nade, hidden: [8])), trainingOptions(dir), train: binaryTrain,
+        let t = try makeTrainer(try makeModel(try config(.nade, hidden: [8])), trainingOptions(dir), train: binaryTrain,
                                 valid: binaryValid)
         XCTAssertEqual(t.divergenceLimit, 10 * 16 * log(2.0), accuracy: 1e-9)
     }
@@ -129,7 +130,7 @@ final class StopEverywhereTests: XCTestCase {
     }
 
     func testEvaluationStopsBetweenBatches() throws {
-        let model = try makeModel(config(.nade, hidden: [4]))
+        let model = try makeModel(try config(.nade, hidden: [4]))
         StopRequest.catchSignals()
         raise(SIGTERM)
         XCTAssertThrowsError(try Evaluator.evaluate(model, binaryValid, batchSize: 5)) { error in
@@ -140,7 +141,7 @@ final class StopEverywhereTests: XCTestCase {
     }
 
     func testClassificationStopsBetweenBatches() throws {
-        let model = try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, levels: 2, hiddenChannels: 4,
+        let model = try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, levels: 2, hiddenChannels: 4,
                                               layers: 1, classes: 2))
         let data = ImageDataset(name: "two", pixels: [UInt8](repeating: 1, count: 4 * 16), count: 4, height: 4, width: 4,
                                 levels: 2, labels: [0, 1, 0, 1])
@@ -155,7 +156,7 @@ final class StopEverywhereTests: XCTestCase {
     /// A signal during validation saves the epoch's trained state; --resume validates and ends
     /// exactly where an uninterrupted run ends.
     func testSignalDuringValidationCheckpointsAndResumesExactly() throws {
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         let options = { (dir: URL) -> TrainingOptions in
             var o = trainingOptions(dir, epochs: 2, learningRate: 0.02)
             o.evalBatchSize = 10
@@ -191,7 +192,7 @@ final class StopEverywhereTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         StopRequest.catchSignals()
         raise(SIGTERM)
-        let t = try makeTrainer(try makeModel(config(.nade, hidden: [4])), trainingOptions(dir), train: binaryTrain,
+        let t = try makeTrainer(try makeModel(try config(.nade, hidden: [4])), trainingOptions(dir), train: binaryTrain,
                                 valid: binaryValid)
         XCTAssertThrowsError(try t.run()) { error in XCTAssertTrue(error is StopRequest.Stopped, "\(error)") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("last.ckpt").path))
@@ -220,7 +221,7 @@ final class SignalingModel: AutoregressiveModel {
 final class MetricsOnResumeTests: XCTestCase {
     func testRowsAfterTheCheckpointAreDroppedOnResume() throws {
         let dir = try makeTemporaryDirectory(self)
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         try makeTrainer(try makeModel(cfg), trainingOptions(dir, epochs: 1), train: binaryTrain, valid: binaryValid).run()
         let metrics = dir.appendingPathComponent("metrics.jsonl")
         let h = try FileHandle(forWritingTo: metrics)
@@ -238,8 +239,8 @@ final class MetricsOnResumeTests: XCTestCase {
 
 /// Sizes that cannot be allocated get an error that says how much was asked for.
 final class MemoryBoundTests: XCTestCase {
-    func testHugeHiddenLayerIsRefusedBeforeAllocating() {
-        let c = ModelConfig(kind: .made, height: 28, width: 28, hidden: [100_000_000])
+    func testHugeHiddenLayerIsRefusedBeforeAllocating() throws {
+        let c = try ModelConfig(kind: .made, height: 28, width: 28, hidden: [100_000_000])
         XCTAssertThrowsError(try c.validate()) { error in
             XCTAssertTrue("\(error)".contains("needs about") && "\(error)".contains("GiB"), "\(error)")
         }
@@ -248,12 +249,12 @@ final class MemoryBoundTests: XCTestCase {
     /// The estimate behind that check is an upper bound within a small factor of the truth.
     func testParameterEstimateBoundsTheRealCount() throws {
         let configs = [
-            ModelConfig(kind: .fvsbn, height: 5, width: 4),
-            ModelConfig(kind: .nade, height: 5, width: 4, hidden: [7]),
-            ModelConfig(kind: .made, height: 5, width: 4, levels: 256, hidden: [9, 6], masks: 2, directConnections: true),
-            ModelConfig(kind: .pixelcnn, height: 6, width: 6, channels: 3, levels: 256, hiddenChannels: 12, layers: 2),
-            ModelConfig(kind: .gatedPixelCNN, height: 6, width: 6, channels: 3, levels: 256, hiddenChannels: 6, layers: 2),
-            ModelConfig(kind: .gatedPixelCNN, height: 6, width: 6, levels: 2, hiddenChannels: 8, layers: 3, classes: 4),
+            try ModelConfig(kind: .fvsbn, height: 5, width: 4),
+            try ModelConfig(kind: .nade, height: 5, width: 4, hidden: [7]),
+            try ModelConfig(kind: .made, height: 5, width: 4, levels: 256, hidden: [9, 6], masks: 2, directConnections: true),
+            try ModelConfig(kind: .pixelcnn, height: 6, width: 6, channels: 3, levels: 256, hiddenChannels: 12, layers: 2),
+            try ModelConfig(kind: .gatedPixelCNN, height: 6, width: 6, channels: 3, levels: 256, hiddenChannels: 6, layers: 2),
+            try ModelConfig(kind: .gatedPixelCNN, height: 6, width: 6, levels: 2, hiddenChannels: 8, layers: 3, classes: 4),
         ]
         for c in configs {
             let actual = Double(try makeModel(c).parameterCount)
@@ -266,7 +267,7 @@ final class MemoryBoundTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         var o = trainingOptions(dir)
         o.batchSize = 1 << 40
-        XCTAssertThrowsError(try Trainer(model: try makeModel(config(.nade, hidden: [4])), options: o, train: binaryTrain,
+        XCTAssertThrowsError(try Trainer(model: try makeModel(try config(.nade, hidden: [4])), options: o, train: binaryTrain,
                                          valid: binaryValid)) { error in
             XCTAssertTrue("\(error)".contains("training batch") && "\(error)".contains("needs about"), "\(error)")
         }

@@ -29,17 +29,17 @@ struct CheckpointParts {
     init(_ bytes: Data) {
         let length = Int(bytes.subdata(in: 8..<16).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
         json = String(decoding: bytes.subdata(in: 16..<(16 + length)), as: UTF8.self)
-        format = json.contains("\"format\":1") ? 1 : 2
-        tensors = bytes.subdata(in: (16 + length)..<(bytes.count - (format == 2 ? 4 : 0)))
+        format = json.contains("\"format\":1") ? 1 : json.contains("\"format\":2") ? 2 : 3
+        tensors = bytes.subdata(in: (16 + length)..<(bytes.count - (format >= 2 ? 4 : 0)))
     }
 
-    /// The file again; format 2 gets a freshly computed, valid CRC.
+    /// The file again; formats 2 and 3 get a freshly computed, valid CRC.
     func assembled() -> Data {
         var out = Data("AUTOREG1".utf8)
         withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(Data(json.utf8))
         out.append(tensors)
-        if format == 2 { withUnsafeBytes(of: referenceCRC32(out).littleEndian) { out.append(contentsOf: $0) } }
+        if format >= 2 { withUnsafeBytes(of: referenceCRC32(out).littleEndian) { out.append(contentsOf: $0) } }
         return out
     }
 
@@ -71,7 +71,7 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try makeTemporaryDirectory(self, "autoreg-ckpt-integrity")
-        model = try makeModel(config(.nade, hidden: [6]))
+        model = try makeModel(try config(.nade, hidden: [6]))
         perturb(model, seed: 3)
         let adam = Adam()
         model.loss(tensor(of: prototypeDataset(count: 10, seed: 2))).backward()
@@ -119,10 +119,10 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     // MARK: - Layout and round trip
 
-    func testFormatTwoWithValidTrailer() throws {
+    func testCurrentFormatWithValidTrailer() throws {
         let parts = CheckpointParts(goodBytes)
-        XCTAssertEqual(parts.format, 2)
-        XCTAssertTrue(parts.json.contains("\"format\":2"))
+        XCTAssertEqual(parts.format, 3)
+        XCTAssertTrue(parts.json.contains("\"format\":3"))
         let stored = goodBytes.suffix(4).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
         XCTAssertEqual(stored, referenceCRC32(goodBytes.dropLast(4)), "the trailer is the CRC-32 of everything before it")
         XCTAssertEqual(parts.assembled(), goodBytes)
@@ -136,21 +136,21 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     // MARK: - Checksum
 
-    func testFlippedWeightByteIsAChecksumMismatch() {
+    func testFlippedWeightByteIsAChecksumMismatch() throws {
         var bytes = goodBytes
         let i = bytes.count - 4 - 40  // inside the tensor data
         bytes[i] ^= 0x10
         assertRejected(bytes, ["checksum mismatch", "damaged", "stored 0x", "computed 0x"], name: "flipped-weight.ckpt")
     }
 
-    func testFlippedChecksumByte() {
+    func testFlippedChecksumByte() throws {
         var bytes = goodBytes
         bytes[bytes.count - 1] ^= 0x01
         assertRejected(bytes, ["checksum mismatch"], name: "flipped-crc.ckpt")
     }
 
     /// A change in the header that keeps it valid JSON and the sizes unchanged is found by the checksum.
-    func testChangedHeaderValueIsAChecksumMismatch() {
+    func testChangedHeaderValueIsAChecksumMismatch() throws {
         var bytes = goodBytes
         let json = CheckpointParts(goodBytes).json
         let r = json.range(of: "\"dataset\":\"synthetic\"")!
@@ -161,7 +161,7 @@ final class CheckpointIntegrityTests: XCTestCase {
     }
 
     /// A flipped byte that breaks the JSON is refused too (as an unreadable header).
-    func testFlippedHeaderStructureByte() {
+    func testFlippedHeaderStructureByte() throws {
         var bytes = goodBytes
         let json = CheckpointParts(goodBytes).json
         let at = 16 + json.utf8.distance(from: json.startIndex, to: json.range(of: "\"model\":{")!.upperBound) - 1
@@ -170,7 +170,7 @@ final class CheckpointIntegrityTests: XCTestCase {
     }
 
     /// Every single-byte change anywhere in the file is refused; none loads.
-    func testEverySingleByteFlipIsRefused() {
+    func testEverySingleByteFlipIsRefused() throws {
         for i in stride(from: 0, to: goodBytes.count, by: max(1, goodBytes.count / 400)) {
             var bytes = goodBytes
             bytes[i] ^= 0x04
@@ -181,7 +181,7 @@ final class CheckpointIntegrityTests: XCTestCase {
     }
 
     /// Every prefix of a good file is refused cleanly (the fuzz target's simplest inputs).
-    func testEveryPrefixIsRefused() {
+    func testEveryPrefixIsRefused() throws {
         for n in 0..<goodBytes.count {
             XCTAssertThrowsError(try Checkpoint.decode(bytes: Array(goodBytes.prefix(n)), path: "prefix")) { error in
                 XCTAssertTrue(error is CheckpointError, "prefix \(n): \(error)")
@@ -191,14 +191,14 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     // MARK: - Finite values
 
-    func testNaNWeightRefusedOnLoad() {
+    func testNaNWeightRefusedOnLoad() throws {
         rejected("nan.ckpt", ["parameter W", "value 5", "nan"]) { $0.setValue(at: 5, .nan) }
         // c follows W's 96 values.
         rejected("inf.ckpt", ["parameter c", "value 2", "inf"]) { $0.setValue(at: 96 + 2, .infinity) }
         rejected("neg-inf.ckpt", ["parameter b", "value 15"]) { $0.setValue(at: 96 + 6 + 96 + 15, -.infinity) }
     }
 
-    func testNaNInOptimizerSlotRefusedOnLoad() {
+    func testNaNInOptimizerSlotRefusedOnLoad() throws {
         // After the 214 parameter values come the slots in sorted order: m, then v.
         rejected("nan-m.ckpt", ["optimizer slot m buffer 0", "value 0", "nan"]) { $0.setValue(at: 214, .nan) }
         rejected("inf-v.ckpt", ["optimizer slot v buffer 3", "value 1", "inf"]) {
@@ -232,7 +232,7 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     // MARK: - Training state
 
-    func testTrainingStateOutOfRange() {
+    func testTrainingStateOutOfRange() throws {
         rejected("mask-1000.ckpt", ["activeMask 1000"]) { $0.set("activeMask", "1000") }
         rejected("mask-minus-1.ckpt", ["activeMask -1"]) { $0.set("activeMask", "-1") }
         rejected("step-in-epoch.ckpt", ["stepInEpoch -3"]) { $0.set("stepInEpoch", "-3") }
@@ -254,20 +254,21 @@ final class CheckpointIntegrityTests: XCTestCase {
         rejected("optimizer-step.ckpt", ["optimizerStep -1"]) { $0.set("optimizerStep", "-1") }
     }
 
-    func testModelConfigurationChecked() {
-        rejected("levels.ckpt", ["model", "levels"]) { $0.set("levels", "3") }
+    func testModelConfigurationChecked() throws {
+        rejected("levels.ckpt", ["model", "levels"]) { $0.set("output", "\"categorical:3\"") }
+        rejected("output.ckpt", ["model", "pixel distribution"]) { $0.set("output", "\"gaussian\"") }
         rejected("height.ckpt", ["model", "height"]) { $0.set("height", "\(Int.max)") }
         rejected("width.ckpt", ["model", "image size"]) { $0.set("width", "0") }
     }
 
     // MARK: - Shapes and sizes
 
-    func testNegativeShape() {
+    func testNegativeShape() throws {
         rejected("negative-shape.ckpt", ["parameter 0 (W)", "negative shape"]) { $0.replace("\"shape\":[16,6]", with: "\"shape\":[-16,6]") }
         rejected("negative-both.ckpt", ["negative shape"]) { $0.replace("\"shape\":[16,6]", with: "\"shape\":[-16,-6]") }
     }
 
-    func testOverflowingShape() {
+    func testOverflowingShape() throws {
         rejected("overflow.ckpt", ["W", "shape", "overflow"]) {
             $0.replace("\"shape\":[16,6]", with: "\"shape\":[4611686018427387904,4]")
         }
@@ -281,13 +282,13 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
     }
 
-    func testShapeDisagreeingWithFileLength() {
+    func testShapeDisagreeingWithFileLength() throws {
         rejected("longer-shape.ckpt", ["truncated", "shapes"]) { $0.replace("\"shape\":[16,6]", with: "\"shape\":[16,7]") }
         rejected("shorter-shape.ckpt", ["trailing", "shapes"]) { $0.replace("\"shape\":[16,6]", with: "\"shape\":[16,5]") }
         rejected("huge-shape.ckpt", ["truncated"]) { $0.replace("\"shape\":[16,6]", with: "\"shape\":[1000000000,1000]") }
     }
 
-    func testSlotSizesDisagreeingWithParameters() {
+    func testSlotSizesDisagreeingWithParameters() throws {
         let slots = "\"m\":[96,6,96,16]"
         XCTAssertTrue(CheckpointParts(goodBytes).json.contains(slots), CheckpointParts(goodBytes).json)
         rejected("slot-order.ckpt", ["optimizer slot m buffer 0", "size 6", "W"]) {
@@ -343,8 +344,8 @@ final class CheckpointIntegrityTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.read(from: path).notes, [])
     }
 
-    func testUnknownFormatVersion() {
-        rejected("format3.ckpt", ["unsupported format version 3"]) { $0.set("format", "3") }
+    func testUnknownFormatVersion() throws {
+        rejected("format4.ckpt", ["unsupported format version 4"]) { $0.set("format", "4") }
     }
 
     // MARK: - Files that are not checkpoints
@@ -372,19 +373,19 @@ final class CheckpointIntegrityTests: XCTestCase {
         XCTAssertTrue("\(error)".contains(path) && "\(error)".contains("FIFO"), "\(error)")
     }
 
-    func testDeviceIsRefused() {
+    func testDeviceIsRefused() throws {
         XCTAssertThrowsError(try Checkpoint.read(from: "/dev/zero")) { error in
             XCTAssertTrue("\(error)".contains("/dev/zero") && "\(error)".contains("not a regular file"), "\(error)")
         }
     }
 
-    func testDirectoryIsRefused() {
+    func testDirectoryIsRefused() throws {
         XCTAssertThrowsError(try Checkpoint.read(from: dir.path)) { error in
             XCTAssertTrue("\(error)".contains("directory"), "\(error)")
         }
     }
 
-    func testAbsurdHeaderLengthFitsInFile() {
+    func testAbsurdHeaderLengthFitsInFile() throws {
         // A header length within the file but beyond the limit on headers.
         var bytes = Data("AUTOREG1".utf8)
         withUnsafeBytes(of: UInt64(20 << 20).littleEndian) { bytes.append(contentsOf: $0) }

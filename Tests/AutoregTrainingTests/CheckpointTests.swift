@@ -1,3 +1,4 @@
+import AutoregTestSupport
 import AutoregData
 import AutoregModels
 import AutoregNN
@@ -32,7 +33,7 @@ final class CheckpointRoundTripTests: XCTestCase {
 
         let x = randomBatch(batch: 9, dimension: cfg.dimension, levels: cfg.levels, seed: 5)
         if let made = model as? MADE, let made2 = rebuilt as? MADE {
-            for k in 0..<cfg.masks {
+            for k in 0..<cfg.maskCount {
                 made.applyMask(k); made2.applyMask(k)
                 XCTAssertEqual(logitBits(made2, x), logitBits(made, x), "logits of mask \(k)", file: file, line: line)
             }
@@ -41,16 +42,16 @@ final class CheckpointRoundTripTests: XCTestCase {
         }
     }
 
-    func testFVSBNRoundTrip() throws { try assertRoundTrip(config(.fvsbn)) }
+    func testFVSBNRoundTrip() throws { try assertRoundTrip(try config(.fvsbn)) }
 
-    func testNADERoundTrip() throws { try assertRoundTrip(config(.nade, hidden: [10], ordering: .random)) }
+    func testNADERoundTrip() throws { try assertRoundTrip(try config(.nade, hidden: [10], ordering: .random)) }
 
     func testMADEWithThreeMasksRoundTrip() throws {
-        try assertRoundTrip(config(.made, hidden: [16, 12], masks: 3, ordering: .random, direct: true, seed: 21))
+        try assertRoundTrip(try config(.made, hidden: [16, 12], masks: 3, ordering: .random, direct: true, seed: 21))
     }
 
     func testCategoricalMADERoundTrip() throws {
-        try assertRoundTrip(config(.made, height: 2, width: 3, levels: 256, hidden: [8], masks: 2))
+        try assertRoundTrip(try config(.made, height: 2, width: 3, levels: 256, hidden: [8], masks: 2))
     }
 
     /// Adam's moments and step count survive the file, and the restored optimiser takes
@@ -58,7 +59,7 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testAdamStateRoundTrip() throws {
         let dir = try makeTemporaryDirectory(self)
         let path = dir.appendingPathComponent("opt.ckpt").path
-        let cfg = config(.made, hidden: [10], masks: 3)
+        let cfg = try config(.made, hidden: [10], masks: 3)
         let model = try makeModel(cfg)
         let adam = Adam(learningRate: 0.02)
         let params = model.parameters.map(\.tensor)
@@ -104,7 +105,7 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testSGDStateRoundTrip() throws {
         let dir = try makeTemporaryDirectory(self)
         let path = dir.appendingPathComponent("sgd.ckpt").path
-        let model = try makeModel(config(.fvsbn))
+        let model = try makeModel(try config(.fvsbn))
         let sgd = SGD(learningRate: 0.1, momentum: 0.8)
         let data = tensor(of: prototypeDataset(count: 20, seed: 1))
         for _ in 0..<2 {
@@ -122,7 +123,7 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testFreshOptimizerStateRoundTrip() throws {
         let dir = try makeTemporaryDirectory(self)
         let path = dir.appendingPathComponent("fresh.ckpt").path
-        let model = try makeModel(config(.nade))
+        let model = try makeModel(try config(.nade))
         try Checkpoint(model: model, optimizer: Adam().state).write(to: path)
         let opt = try XCTUnwrap(Checkpoint.read(from: path).optimizer)
         XCTAssertEqual(opt.step, 0)
@@ -135,7 +136,7 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testCheckpointFromEarlierVersionStillReads() throws {
         let dir = try makeTemporaryDirectory(self)
         let path = dir.appendingPathComponent("old.ckpt").path
-        let model = try makeModel(config(.nade, hidden: [5]))
+        let model = try makeModel(try config(.nade, hidden: [5]))
         var state = TrainingState(options: trainingOptions(dir, epochs: 4))
         state.epoch = 1
         try Checkpoint(model: model, training: state, optimizer: Adam().state).write(to: path)
@@ -161,7 +162,7 @@ final class CheckpointRoundTripTests: XCTestCase {
         }
         XCTAssertEqual(removed.sorted(), newer.sorted(), "could strip every newer field")
         // Files that old were format 1: no CRC trailer after the tensors.
-        json = json.replacingOccurrences(of: "\"format\":2", with: "\"format\":1")
+        json = json.replacingOccurrences(of: "\"format\":3", with: "\"format\":1")
         var old = Data(Array("AUTOREG1".utf8))
         withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { old.append(contentsOf: $0) }
         old.append(Data(json.utf8))
@@ -191,7 +192,7 @@ final class CheckpointRoundTripTests: XCTestCase {
         // Advance the generators so that their words are large 64-bit values.
         for _ in 0..<17 { _ = state.shuffleRNG.next(); _ = state.noiseRNG.next() }
         // activeMask 1 needs a model with at least two masks.
-        try Checkpoint(model: try makeModel(config(.made, hidden: [8], masks: 2)), training: state).write(to: path)
+        try Checkpoint(model: try makeModel(try config(.made, hidden: [8], masks: 2)), training: state).write(to: path)
 
         let t = try XCTUnwrap(Checkpoint.read(from: path).training)
         XCTAssertEqual(t.epoch, 2); XCTAssertEqual(t.stepInEpoch, 5); XCTAssertEqual(t.step, 19)
@@ -218,7 +219,7 @@ final class CorruptCheckpointTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try makeTemporaryDirectory(self)
-        let model = try makeModel(config(.nade, hidden: [6]))
+        let model = try makeModel(try config(.nade, hidden: [6]))
         let adam = Adam()
         let data = tensor(of: prototypeDataset(count: 10, seed: 2))
         model.loss(data).backward()
@@ -261,7 +262,7 @@ final class CorruptCheckpointTests: XCTestCase {
         XCTAssertNotNil(ck.training)
     }
 
-    func testMissingFile() {
+    func testMissingFile() throws {
         assertReadFails(dir.appendingPathComponent("absent.ckpt").path, "no such file")
     }
 
@@ -273,22 +274,22 @@ final class CorruptCheckpointTests: XCTestCase {
         }
     }
 
-    func testEmptyFile() { assertRejected(Data(), "magic", name: "empty.ckpt") }
+    func testEmptyFile() throws { assertRejected(Data(), "magic", name: "empty.ckpt") }
 
-    func testWrongMagic() {
+    func testWrongMagic() throws {
         var bytes = goodBytes
         bytes.replaceSubrange(0..<8, with: Array("AUTOREG2".utf8))
         assertRejected(bytes, "magic", name: "magic.ckpt")
         assertRejected(Data([0x89, 0x50, 0x4E, 0x47]) + goodBytes.dropFirst(4), "magic", name: "png.ckpt")
     }
 
-    func testTruncatedInsideHeader() {
+    func testTruncatedInsideHeader() throws {
         assertRejected(goodBytes.prefix(16 + headerLength / 2), "truncated", name: "header-half.ckpt")
         assertRejected(goodBytes.prefix(16 + headerLength - 1), "truncated", name: "header-minus-one.ckpt")
         assertRejected(goodBytes.prefix(16), "truncated", name: "header-none.ckpt")
     }
 
-    func testHeaderLengthZeroOrAbsurd() {
+    func testHeaderLengthZeroOrAbsurd() throws {
         var zero = goodBytes
         zero.replaceSubrange(8..<16, with: [UInt8](repeating: 0, count: 8))
         assertRejected(zero, "header", name: "zero-length.ckpt")
@@ -297,20 +298,20 @@ final class CorruptCheckpointTests: XCTestCase {
         assertRejected(huge, "truncated", name: "huge-length.ckpt")
     }
 
-    func testGarbageHeader() {
+    func testGarbageHeader() throws {
         var bytes = goodBytes
         bytes.replaceSubrange(16..<(16 + min(10, headerLength)), with: [UInt8](repeating: 0x7B, count: min(10, headerLength)))
         assertRejected(bytes, "header", name: "garbage-header.ckpt")
     }
 
-    func testTruncatedInTensorData() {
+    func testTruncatedInTensorData() throws {
         assertRejected(goodBytes.prefix(16 + headerLength), "truncated", name: "no-data.ckpt")
         assertRejected(goodBytes.prefix(16 + headerLength + 6), "truncated", name: "first-tensor.ckpt")
         assertRejected(goodBytes.dropLast(1), "truncated", name: "last-byte.ckpt")
         assertRejected(goodBytes.dropLast(4), "truncated", name: "last-float.ckpt")
     }
 
-    func testTrailingBytes() {
+    func testTrailingBytes() throws {
         assertRejected(goodBytes + Data([0, 0, 0, 0]), "trailing", name: "trailing4.ckpt")
         assertRejected(goodBytes + Data([1]), "trailing", name: "trailing1.ckpt")
     }
@@ -318,7 +319,7 @@ final class CorruptCheckpointTests: XCTestCase {
     /// A well-formed file whose header gives a parameter another shape (same element count).
     func testHeaderShapeDiffersFromModel() throws {
         let path = dir.appendingPathComponent("transposed.ckpt").path
-        let model = try makeModel(config(.nade, hidden: [6]))  // W: [16, 6]
+        let model = try makeModel(try config(.nade, hidden: [6]))  // W: [16, 6]
         var ck = Checkpoint(model: model)
         XCTAssertEqual(ck.parameters[0].name, "W")
         XCTAssertEqual(ck.parameters[0].shape, [16, 6])
@@ -336,21 +337,21 @@ final class CorruptCheckpointTests: XCTestCase {
     /// load(into:) a model of another size or kind: a CheckpointError naming the path.
     func testLoadIntoMismatchedModel() throws {
         let path = dir.appendingPathComponent("nade6.ckpt").path
-        let small = try makeModel(config(.nade, hidden: [6]))
+        let small = try makeModel(try config(.nade, hidden: [6]))
         try Checkpoint(model: small).write(to: path)
         let ck = try Checkpoint.read(from: path)
-        let before = parameterBits(try makeModel(config(.nade, hidden: [7])))
-        let bigger = try makeModel(config(.nade, hidden: [7]))
+        let before = parameterBits(try makeModel(try config(.nade, hidden: [7])))
+        let bigger = try makeModel(try config(.nade, hidden: [7]))
         XCTAssertThrowsError(try ck.load(into: bigger, path: path)) { error in
             guard let e = error as? CheckpointError else { return XCTFail("expected CheckpointError, got \(error)") }
             XCTAssertTrue(e.description.contains(path), e.description)
             XCTAssertTrue(e.description.contains("[16, 6]") && e.description.contains("[16, 7]"), e.description)
         }
         assertSameBits(parameterBits(bigger), before, "a failed load leaves the model untouched")
-        XCTAssertThrowsError(try ck.load(into: try makeModel(config(.made, hidden: [6])), path: path)) { error in
+        XCTAssertThrowsError(try ck.load(into: try makeModel(try config(.made, hidden: [6])), path: path)) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)")
         }
-        XCTAssertThrowsError(try ck.load(into: try makeModel(config(.fvsbn)), path: path)) { error in
+        XCTAssertThrowsError(try ck.load(into: try makeModel(try config(.fvsbn)), path: path)) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)")
             XCTAssertTrue("\(error)".contains("4") && "\(error)".contains("2"), "counts tensors: \(error)")
         }
@@ -359,13 +360,13 @@ final class CorruptCheckpointTests: XCTestCase {
     /// A mismatch in the last tensor must not leave the model half-loaded.
     func testFailedLoadLeavesModelUntouched() throws {
         let path = dir.appendingPathComponent("last-mismatch.ckpt").path
-        let source = try makeModel(config(.nade, hidden: [6]))
+        let source = try makeModel(try config(.nade, hidden: [6]))
         perturb(source, seed: 8)
         var ck = Checkpoint(model: source)
         XCTAssertEqual(ck.parameters.last?.name, "b")
         ck.parameters[ck.parameters.count - 1].shape = [1, 16]
         try ck.write(to: path)
-        let target = try makeModel(config(.nade, hidden: [6]))
+        let target = try makeModel(try config(.nade, hidden: [6]))
         let before = parameterBits(target)
         XCTAssertThrowsError(try Checkpoint.read(from: path).load(into: target, path: path)) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)")
@@ -376,7 +377,7 @@ final class CorruptCheckpointTests: XCTestCase {
     /// A header that lists fewer tensors than the model has.
     func testMissingParameterInHeader() throws {
         let path = dir.appendingPathComponent("short.ckpt").path
-        var ck = Checkpoint(model: try makeModel(config(.nade, hidden: [6])))
+        var ck = Checkpoint(model: try makeModel(try config(.nade, hidden: [6])))
         ck.parameters.removeLast()
         try ck.write(to: path)
         XCTAssertThrowsError(try Checkpoint.read(from: path).makeModel(path: path)) { error in
@@ -414,9 +415,9 @@ final class AtomicWriteTests: XCTestCase {
     func testCheckpointOverwriteReplacesModel() throws {
         let dir = try makeTemporaryDirectory(self)
         let path = dir.appendingPathComponent("m.ckpt").path
-        let big = try makeModel(config(.made, hidden: [40, 40], masks: 2))
+        let big = try makeModel(try config(.made, hidden: [40, 40], masks: 2))
         try Checkpoint(model: big).write(to: path)
-        let small = try makeModel(config(.fvsbn, height: 2, width: 2))
+        let small = try makeModel(try config(.fvsbn, height: 2, width: 2))
         perturb(small, seed: 4)
         try Checkpoint(model: small).write(to: path)
         let ck = try Checkpoint.read(from: path)
@@ -441,7 +442,7 @@ final class AtomicWriteTests: XCTestCase {
         try Data("x".utf8).write(to: blocker)
         let target = blocker.appendingPathComponent("sub/out.ckpt").path
         XCTAssertThrowsError(try writeAtomically(Data([1]), to: target))
-        XCTAssertThrowsError(try Checkpoint(model: try makeModel(config(.fvsbn))).write(to: target))
+        XCTAssertThrowsError(try Checkpoint(model: try makeModel(try config(.fvsbn))).write(to: target))
         XCTAssertEqual(try Data(contentsOf: blocker), Data("x".utf8), "the blocking file is untouched")
     }
 

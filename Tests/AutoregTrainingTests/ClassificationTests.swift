@@ -33,7 +33,7 @@ final class ClassificationTests: XCTestCase {
         let train = twoClassDataset(count: 400, seed: 1), test = twoClassDataset(count: 200, seed: 2)
         var models: [any AutoregressiveModel] = []
         for y in 0..<2 {
-            let model = try makeModel(ModelConfig(kind: .fvsbn, height: 8, width: 8, seed: UInt64(y)))
+            let model = try makeModel(try ModelConfig(kind: .fvsbn, height: 8, width: 8, seed: UInt64(y)))
             let own = train.subset(train.labels!.indices.filter { train.labels![$0] == y })
             try self.train(model, on: own, epochs: 4, learningRate: 0.05)
             models.append(model)
@@ -50,7 +50,7 @@ final class ClassificationTests: XCTestCase {
 
     func testConditionalGatedPixelCNNClassifiesHeldOutImages() throws {
         let trainSet = twoClassDataset(count: 300, seed: 3), test = twoClassDataset(count: 200, seed: 4)
-        let model = try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, seed: 1, hiddenChannels: 4,
+        let model = try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, seed: 1, hiddenChannels: 4,
                                               layers: 2, classes: 2))
         try train(model, on: trainSet, epochs: 3, learningRate: 0.02)
         let classifier = try LikelihoodClassifier(conditional: try XCTUnwrap(model as? any ConditionalModel))
@@ -81,7 +81,7 @@ final class ClassificationTests: XCTestCase {
         XCTAssertEqual(lines[3].split(separator: " ").map(String.init), ["2", "1", "0", "2", "3"], "row of true class 2, then its total")
     }
 
-    func testConfusionMatrixRejectsBadInput() {
+    func testConfusionMatrixRejectsBadInput() throws {
         XCTAssertThrowsError(try ConfusionMatrix(truth: [0, 1], predictions: [0], classes: 2)) {
             XCTAssertTrue("\($0)".contains("2 true labels but 1 predictions"), "\($0)")
         }
@@ -91,7 +91,7 @@ final class ClassificationTests: XCTestCase {
         XCTAssertThrowsError(try ConfusionMatrix(truth: [], predictions: [], classes: 0))
     }
 
-    func testPredictionsMarginsAndLeastSure() {
+    func testPredictionsMarginsAndLeastSure() throws {
         let r = Classification(scores: [[-10, -12, -30], [-5, -5, -9], [-40, -20, -20.5], [-1, -50, -60]])
         XCTAssertEqual(r.predictions, [0, 0, 1, 0], "ties go to the lower class")
         XCTAssertEqual(r.margins, [2, 0, 0.5, 49])
@@ -103,7 +103,7 @@ final class ClassificationTests: XCTestCase {
         XCTAssertLessThan(r.entropy(3), 1e-6)
     }
 
-    func testPriors() {
+    func testPriors() throws {
         let uniform = ClassPrior.uniform(classes: 4)
         XCTAssertEqual(uniform.map { exp($0) }.reduce(0, +), 1, accuracy: 1e-6)
         let freq = ClassPrior.frequencies(of: [0, 0, 0, 1, 1, 2], classes: 4)
@@ -114,16 +114,16 @@ final class ClassificationTests: XCTestCase {
     }
 
     func testClassifierRejectsMismatches() throws {
-        let unconditional = try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, hiddenChannels: 4, layers: 1))
+        let unconditional = try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 8, width: 8, hiddenChannels: 4, layers: 1))
         XCTAssertThrowsError(try LikelihoodClassifier(conditional: unconditional as! any ConditionalModel)) {
             XCTAssertTrue("\($0)".contains("not class-conditional"), "\($0)")
         }
-        let small = try makeModel(ModelConfig(kind: .fvsbn, height: 8, width: 8))
+        let small = try makeModel(try ModelConfig(kind: .fvsbn, height: 8, width: 8))
         XCTAssertThrowsError(try LikelihoodClassifier(perClass: [small])) { XCTAssertTrue("\($0)".contains("at least two"), "\($0)") }
-        let other = try makeModel(ModelConfig(kind: .fvsbn, height: 4, width: 4))
+        let other = try makeModel(try ModelConfig(kind: .fvsbn, height: 4, width: 4))
         XCTAssertThrowsError(try LikelihoodClassifier(perClass: [small, other])) { XCTAssertTrue("\($0)".contains("model 1"), "\($0)") }
 
-        let classifier = try LikelihoodClassifier(perClass: [small, try makeModel(ModelConfig(kind: .fvsbn, height: 8, width: 8))])
+        let classifier = try LikelihoodClassifier(perClass: [small, try makeModel(try ModelConfig(kind: .fvsbn, height: 8, width: 8))])
         let wrongSize = prototypeDataset(count: 3, seed: 1)  // 4×4
         XCTAssertThrowsError(try classifier.logLikelihoods(wrongSize)) { XCTAssertTrue("\($0)".contains("16 pixels"), "\($0)") }
         let eight = eightBitDataset(count: 2, height: 8, width: 8, seed: 1)

@@ -10,7 +10,7 @@ final class EvalPerImageCLITests: CLITestCase {
     override var workDirLabel: String { "autoreg-per-image" }
 
     func writeCheckpoint(_ kind: ModelKind, _ name: String, seed: UInt64) throws -> String {
-        let model = try makeModel(ModelConfig(kind: kind, height: 28, width: 28, hidden: kind == .nade ? [5] : nil))
+        let model = try makeModel(try ModelConfig(kind: kind, height: 28, width: 28, hidden: kind == .nade ? [5] : nil))
         perturb(model, std: 0.05, seed: seed)
         let path = workDir.appendingPathComponent(name).path
         try Checkpoint(model: model).write(to: path)
@@ -78,7 +78,7 @@ final class PerPixelTermsCLITests: CLITestCase {
 
     func setUpData() throws -> (mnist: String, checkpoint: String) {
         let mnist = try writeTinyIDXMNIST(in: workDir, trainCount: 10, testCount: 3, seed: 21)
-        let model = try makeModel(ModelConfig(kind: .fvsbn, height: 28, width: 28))
+        let model = try makeModel(try ModelConfig(kind: .fvsbn, height: 28, width: 28))
         perturb(model, std: 0.05, seed: 5)
         let path = workDir.appendingPathComponent("fvsbn.ckpt").path
         try Checkpoint(model: model).write(to: path)

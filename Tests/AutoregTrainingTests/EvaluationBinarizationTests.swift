@@ -29,7 +29,7 @@ final class EvaluationBinarizationTests: XCTestCase {
         var options = TrainingOptions()
         options.dataset = "mnist"; options.dataDirectory = dir; options.binarization = .dynamic
         options.validLimit = 50; options.outputDirectory = try makeTemporaryDirectory(self).path
-        let model = try makeModel(ModelConfig(kind: .fvsbn, height: 28, width: 28, levels: 2))
+        let model = try makeModel(try ModelConfig(kind: .fvsbn, height: 28, width: 28, levels: 2))
         let trainer = try Trainer(model: model, options: options)
         XCTAssertEqual(trainer.valid.pixels, Array(drawn.pixels.prefix(50 * 784)))
         XCTAssertEqual(trainer.train.levels, 256, "training batches are drawn afresh from the grey levels")

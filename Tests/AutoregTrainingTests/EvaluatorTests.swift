@@ -10,7 +10,7 @@ final class EvaluatorTests: XCTestCase {
     let data = prototypeDataset(count: 37, noise: 0.2, seed: 4)
 
     func testBitsPerDimensionAndMean() throws {
-        for cfg in [config(.fvsbn), config(.nade), config(.made, hidden: [10], masks: 3)] {
+        for cfg in [try config(.fvsbn), try config(.nade), try config(.made, hidden: [10], masks: 3)] {
             let model = try makeModel(cfg)
             perturb(model, seed: 2)
             let masks = cfg.kind == .made ? 3 : nil
@@ -29,14 +29,14 @@ final class EvaluatorTests: XCTestCase {
 
     /// An untrained FVSBN is uniform: exactly D ln 2 nats, 1 bit per dimension.
     func testUniformModelScoresOneBitPerDimension() throws {
-        let r = try Evaluator.evaluate(try makeModel(config(.fvsbn)), data)
+        let r = try Evaluator.evaluate(try makeModel(try config(.fvsbn)), data)
         XCTAssertEqual(r.natsPerImage, Double(data.dimension) * M_LN2, accuracy: 1e-4)
         XCTAssertEqual(r.bitsPerDimension, 1, accuracy: 1e-6)
     }
 
     /// The per-image NLL is the model's own nll, whatever the batch size.
     func testBatchSizeDoesNotMatter() throws {
-        let model = try makeModel(config(.nade, hidden: [9]))
+        let model = try makeModel(try config(.nade, hidden: [9]))
         perturb(model, seed: 3)
         let direct = withoutGrad { model.nll(tensor(of: data)) }.data
         for b in [1, 5, 36, 37, 500] {
@@ -48,7 +48,7 @@ final class EvaluatorTests: XCTestCase {
 
     func testCategoricalModel() throws {
         let eight = eightBitDataset(count: 12, height: 2, width: 3, seed: 8)
-        let model = try makeModel(config(.made, height: 2, width: 3, levels: 256, hidden: [8], masks: 2))
+        let model = try makeModel(try config(.made, height: 2, width: 3, levels: 256, hidden: [8], masks: 2))
         let r = try Evaluator.evaluate(model, eight, masks: 2)
         XCTAssertEqual(r.bitsPerDimension, r.natsPerImage / (6 * M_LN2), accuracy: 1e-12)
         XCTAssertTrue(r.natsPerImage.isFinite)
@@ -78,8 +78,8 @@ final class EvaluatorTests: XCTestCase {
 
     /// evaluateMixture reports each member as `evaluate` would, and the mixture's mean NLL.
     func testEvaluateMixture() throws {
-        let models = [try makeModel(config(.fvsbn)), try makeModel(config(.nade, hidden: [7])),
-                      try makeModel(config(.made, hidden: [10], masks: 3))]
+        let models = [try makeModel(try config(.fvsbn)), try makeModel(try config(.nade, hidden: [7])),
+                      try makeModel(try config(.made, hidden: [10], masks: 3))]
         for (i, m) in models.enumerated() { perturb(m, seed: 30 + UInt64(i)) }
         let (mixture, members) = try Evaluator.evaluateMixture(models, data, batchSize: 8, masks: 2)
         XCTAssertEqual(members.count, 3)
@@ -98,7 +98,7 @@ final class EvaluatorTests: XCTestCase {
     }
 
     func makeMADE(masks: Int = 4, activeMask: Int = 0) throws -> MADE {
-        let made = try XCTUnwrap(try makeModel(config(.made, hidden: [16, 12], masks: masks, ordering: .random, seed: 5)) as? MADE)
+        let made = try XCTUnwrap(try makeModel(try config(.made, hidden: [16, 12], masks: masks, ordering: .random, seed: 5)) as? MADE)
         perturb(made, std: 0.5, seed: 9)
         made.applyMask(activeMask)
         return made
@@ -162,7 +162,7 @@ final class EvaluatorTests: XCTestCase {
 
     /// A proper distribution: over all 2^D images of a tiny model the ensemble probabilities sum to 1.
     func testEnsembleIsNormalized() throws {
-        let made = try XCTUnwrap(try makeModel(config(.made, height: 2, width: 3, hidden: [8], masks: 3, ordering: .random)) as? MADE)
+        let made = try XCTUnwrap(try makeModel(try config(.made, height: 2, width: 3, hidden: [8], masks: 3, ordering: .random)) as? MADE)
         perturb(made, std: 0.7, seed: 1)
         let d = 6, n = 1 << d
         var pixels = [UInt8](repeating: 0, count: n * d)

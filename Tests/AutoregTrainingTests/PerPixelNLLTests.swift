@@ -23,7 +23,7 @@ final class PerPixelNLLTests: XCTestCase {
 
     func testBernoulliModels() throws {
         let data = prototypeDataset(count: 6, noise: 0.2, seed: 11)
-        for cfg in [config(.fvsbn), config(.nade, hidden: [9]), config(.made, hidden: [10])] {
+        for cfg in [try config(.fvsbn), try config(.nade, hidden: [9]), try config(.made, hidden: [10])] {
             let model = try makeModel(cfg)
             perturb(model, seed: 4)
             try assertTermsSumToNLL(model, data, "\(cfg.kind)")
@@ -33,16 +33,16 @@ final class PerPixelNLLTests: XCTestCase {
     /// An untrained FVSBN gives every pixel probability 1/2: each term is ln 2.
     func testUniformModelGivesLn2PerPixel() throws {
         let data = prototypeDataset(count: 2, seed: 1)
-        let terms = try perPixelNLL(try makeModel(config(.fvsbn)), data, index: 1)
+        let terms = try perPixelNLL(try makeModel(try config(.fvsbn)), data, index: 1)
         for t in terms { XCTAssertEqual(t, Float(M_LN2), accuracy: 1e-6) }
     }
 
     func testCategoricalModels() throws {
         let data = eightBitDataset(count: 4, height: 3, width: 3, seed: 5)
-        let made = try makeModel(config(.made, height: 3, width: 3, levels: 256, hidden: [8]))
+        let made = try makeModel(try config(.made, height: 3, width: 3, levels: 256, hidden: [8]))
         perturb(made, std: 0.05, seed: 6)
         try assertTermsSumToNLL(made, data, "made 256")
-        let pixelcnn = try makeModel(ModelConfig(kind: .pixelcnn, height: 3, width: 3, levels: 256, seed: 2,
+        let pixelcnn = try makeModel(try ModelConfig(kind: .pixelcnn, height: 3, width: 3, levels: 256, seed: 2,
                                                  hiddenChannels: 4, layers: 1, firstKernelSize: 3))
         try assertTermsSumToNLL(pixelcnn, data, "pixelcnn 256")
 
@@ -60,7 +60,7 @@ final class PerPixelNLLTests: XCTestCase {
     func testConditionalModelUsesTheLabel() throws {
         var data = prototypeDataset(count: 4, noise: 0.1, seed: 3)
         data.labels = [0, 1, 1, 0]
-        let model = try makeModel(ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, seed: 1, hiddenChannels: 4,
+        let model = try makeModel(try ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, seed: 1, hiddenChannels: 4,
                                               layers: 2, classes: 2))
         perturb(model, std: 0.2, seed: 9)
         try assertTermsSumToNLL(model, data, "conditional gated-pixelcnn")
@@ -72,7 +72,7 @@ final class PerPixelNLLTests: XCTestCase {
 
     func testBadInputs() throws {
         let data = prototypeDataset(count: 2, seed: 1)
-        let model = try makeModel(config(.fvsbn))
+        let model = try makeModel(try config(.fvsbn))
         XCTAssertThrowsError(try perPixelNLL(model, data, index: 2)) { XCTAssertTrue("\($0)".contains("index 2"), "\($0)") }
         XCTAssertThrowsError(try perPixelNLL(model, data, index: -1))
         XCTAssertThrowsError(try perPixelNLL(model, pixels: [0, 1, 0])) { XCTAssertTrue("\($0)".contains("16"), "\($0)") }

@@ -25,15 +25,15 @@ final class SamplingCLITests: CLITestCase {
         return p
     }
 
-    func gated(height: Int = 6, width: Int = 5, levels: Int = 2, classes: Int = 0) -> ModelConfig {
-        ModelConfig(kind: .gatedPixelCNN, height: height, width: width, levels: levels, seed: 3,
+    func gated(height: Int = 6, width: Int = 5, levels: Int = 2, classes: Int = 0) throws -> ModelConfig {
+        try ModelConfig(kind: .gatedPixelCNN, height: height, width: width, levels: levels, seed: 3,
                     hiddenChannels: 4, layers: 2, classes: classes)
     }
 
     // MARK: sample
 
     func testSampleWritesGridProbabilitiesAndSideBySide() throws {
-        let ck = try checkpoint(gated(), name: "gated.ckpt")
+        let ck = try checkpoint(try gated(), name: "gated.ckpt")
         let out = path("out/samples.png")
         let r = try run(["sample", "--checkpoint", ck, "-n", "4", "--scale", "1", "--out", out])
         assertSucceeds(r)
@@ -48,7 +48,7 @@ final class SamplingCLITests: CLITestCase {
     }
 
     func testCachedAndNaiveSamplersWriteTheSameImages() throws {
-        let ck = try checkpoint(gated(levels: 256), name: "gated8.ckpt")
+        let ck = try checkpoint(try gated(levels: 256), name: "gated8.ckpt")
         var images: [RasterImage] = []
         for sampler in ["cached", "naive"] {
             let out = path("\(sampler).png")
@@ -68,14 +68,14 @@ final class SamplingCLITests: CLITestCase {
     }
 
     func testSampleLabelOnUnconditionalModel() throws {
-        let ck = try checkpoint(gated(), name: "gated.ckpt")
+        let ck = try checkpoint(try gated(), name: "gated.ckpt")
         let r = try run(["sample", "--checkpoint", ck, "-n", "2", "--label", "1", "--out", path("s.png")])
         assertFailsCleanly(r, mentioning: ["--label", "unconditional"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("s.png")))
     }
 
     func testSampleConditionalLabels() throws {
-        let ck = try checkpoint(gated(classes: 3), name: "conditional.ckpt")
+        let ck = try checkpoint(try gated(classes: 3), name: "conditional.ckpt")
         assertFailsCleanly(try run(["sample", "--checkpoint", ck, "-n", "2", "--label", "3", "--out", path("a.png")]),
                            mentioning: ["--label", "0..<3"])
         let r = try run(["sample", "--checkpoint", ck, "-n", "4", "--out", path("b.png")])
@@ -85,7 +85,7 @@ final class SamplingCLITests: CLITestCase {
     }
 
     func testCachedSamplerNeedsAConvolutionalModel() throws {
-        let ck = try checkpoint(ModelConfig(kind: .made, height: 3, width: 3, hidden: [5]), name: "made.ckpt")
+        let ck = try checkpoint(try ModelConfig(kind: .made, height: 3, width: 3, hidden: [5]), name: "made.ckpt")
         assertFailsCleanly(try run(["sample", "--checkpoint", ck, "-n", "2", "--sampler", "cached", "--out", path("m.png")]),
                            mentioning: ["cached", "made"])
         let r = try run(["sample", "--checkpoint", ck, "-n", "2", "--out", path("m.png")])
@@ -114,7 +114,7 @@ final class SamplingCLITests: CLITestCase {
 
     func testCompleteTopHalfKeepsObservedPixels() throws {
         let (w, h, k) = (5, 6, 3)
-        let ck = try checkpoint(gated(height: h, width: w), name: "gated.ckpt")
+        let ck = try checkpoint(try gated(height: h, width: w), name: "gated.ckpt")
         let (img, _) = try writeImage(width: w, height: h, name: "image.png")
         let out = path("done/completions.png")
         let r = try run(["complete", "--checkpoint", ck, "--image", img, "--observe", "top-half", "-k", "\(k)",
@@ -141,7 +141,7 @@ final class SamplingCLITests: CLITestCase {
 
     func testCompleteWithMaskThatIsNotAPrefix() throws {
         let (w, h) = (5, 6)
-        let ck = try checkpoint(gated(height: h, width: w, levels: 256), name: "gated8.ckpt")
+        let ck = try checkpoint(try gated(height: h, width: w, levels: 256), name: "gated8.ckpt")
         let (img, image) = try writeImage(width: w, height: h, name: "image.png")
         // Observed: a checkerboard (white = observed).
         let mask = RasterImage(width: w, height: h, channels: 1,
@@ -162,7 +162,7 @@ final class SamplingCLITests: CLITestCase {
     }
 
     func testCompleteErrors() throws {
-        let ck = try checkpoint(gated(), name: "gated.ckpt")
+        let ck = try checkpoint(try gated(), name: "gated.ckpt")
         let (img, _) = try writeImage(width: 5, height: 6, name: "image.png")
         let (wrong, _) = try writeImage(width: 6, height: 6, name: "wrong.png")
         assertFailsCleanly(try run(["complete", "--checkpoint", ck, "--image", img, "--observe", wrong, "-k", "2"]),
@@ -183,7 +183,7 @@ final class SamplingCLITests: CLITestCase {
         } catch {
             throw XCTSkip("binarized-mnist not found under \(UseCommandsCLITests.dataRoot): \(error)")
         }
-        let ck = try checkpoint(gated(height: 28, width: 28), name: "mnist.ckpt")
+        let ck = try checkpoint(try gated(height: 28, width: 28), name: "mnist.ckpt")
         let out = path("mnist.png")
         let r = try run(["complete", "--checkpoint", ck, "--index", "3", "--data", "binarized-mnist", "--split", "test",
                          "-k", "2", "--scale", "1", "--out", out])

@@ -36,12 +36,12 @@ final class ReproducibilityTests: XCTestCase {
     }
 
     func testMADEWithMasksIsReproducible() throws {
-        try assertReproducible(config(.made, hidden: [12], masks: 3, ordering: .random))
+        try assertReproducible(try config(.made, hidden: [12], masks: 3, ordering: .random))
     }
 
-    func testNADEIsReproducible() throws { try assertReproducible(config(.nade, hidden: [8])) }
+    func testNADEIsReproducible() throws { try assertReproducible(try config(.nade, hidden: [8])) }
 
-    func testFVSBNWithSGDIsReproducible() throws { try assertReproducible(config(.fvsbn), optimizer: "sgd") }
+    func testFVSBNWithSGDIsReproducible() throws { try assertReproducible(try config(.fvsbn), optimizer: "sgd") }
 }
 
 final class ResumeTests: XCTestCase {
@@ -107,13 +107,13 @@ final class ResumeTests: XCTestCase {
     let binaryValid = prototypeDataset(count: 30, noise: 0.1, seed: 2)
 
     func testNADEAdamResumesMidEpoch() throws {
-        try assertResumeExact(config(.nade, hidden: [8], ordering: .random),
+        try assertResumeExact(try config(.nade, hidden: [8], ordering: .random),
                               { trainingOptions($0, epochs: 2, learningRate: 0.02) },
                               train: binaryTrain, valid: binaryValid, interruptions: 1)
     }
 
     func testWeightAveragingResumesExactly() throws {
-        try assertResumeExact(config(.nade, hidden: [8]), { dir in
+        try assertResumeExact(try config(.nade, hidden: [8]), { dir in
             var o = trainingOptions(dir, epochs: 2, learningRate: 0.05)
             o.emaDecay = 0.95
             return o
@@ -123,7 +123,7 @@ final class ResumeTests: XCTestCase {
     /// Dropout masks come from the run's seed and the step: an interrupted run draws the
     /// same ones. (And they matter: the weights differ from a run without dropout.)
     func testDropoutResumesExactly() throws {
-        let gated = ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, seed: 3, hiddenChannels: 4, layers: 2)
+        let gated = try ModelConfig(kind: .gatedPixelCNN, height: 4, width: 4, seed: 3, hiddenChannels: 4, layers: 2)
         let withDropout = { (dir: URL) -> TrainingOptions in
             var o = trainingOptions(dir, epochs: 1, learningRate: 0.02)
             o.dropout = 0.3
@@ -136,7 +136,7 @@ final class ResumeTests: XCTestCase {
     }
 
     func testFVSBNSGDWithScheduleAndClippingResumesMidEpoch() throws {
-        try assertResumeExact(config(.fvsbn), { dir in
+        try assertResumeExact(try config(.fvsbn), { dir in
             var o = trainingOptions(dir, epochs: 2, learningRate: 0.05, optimizer: "sgd")
             o.schedule = .exponential(gamma: 0.5)
             o.clipNorm = 1
@@ -146,7 +146,7 @@ final class ResumeTests: XCTestCase {
 
     /// The active mask must resume: after one step MADE is on mask 1 of 3.
     func testMADEWithSeveralMasksResumesMidEpoch() throws {
-        try assertResumeExact(config(.made, hidden: [12, 10], masks: 3, ordering: .random, direct: true),
+        try assertResumeExact(try config(.made, hidden: [12, 10], masks: 3, ordering: .random, direct: true),
                               { trainingOptions($0, epochs: 2, learningRate: 0.02) },
                               train: binaryTrain, valid: binaryValid, interruptions: 1)
     }
@@ -155,7 +155,7 @@ final class ResumeTests: XCTestCase {
     func testDynamicBinarizationResumesMidEpoch() throws {
         let train8 = eightBitDataset(count: 90, seed: 3)
         let valid = eightBitDataset(count: 30, seed: 4).binarizedFixed()
-        try assertResumeExact(config(.nade, hidden: [8]),
+        try assertResumeExact(try config(.nade, hidden: [8]),
                               { trainingOptions($0, epochs: 2, learningRate: 0.02, binarization: .dynamic) },
                               train: train8, valid: valid, interruptions: 1)
     }
@@ -165,7 +165,7 @@ final class ResumeTests: XCTestCase {
     func testStoppingAfterEveryStepResumesExactly() throws {
         let train8 = eightBitDataset(count: 60, seed: 5)
         let valid = eightBitDataset(count: 20, seed: 6).binarizedFixed()
-        try assertResumeExact(config(.made, hidden: [10], masks: 2, ordering: .random),
+        try assertResumeExact(try config(.made, hidden: [10], masks: 2, ordering: .random),
                               { trainingOptions($0, epochs: 2, batchSize: 25, learningRate: 0.02, binarization: .dynamic) },
                               train: train8, valid: valid, interruptions: nil)
     }
@@ -173,7 +173,7 @@ final class ResumeTests: XCTestCase {
     /// The train NLL an epoch reports must not depend on whether the epoch was interrupted.
     func testResumedEpochReportsTheSameTrainNLL() throws {
         let options = { (dir: URL) in trainingOptions(dir, epochs: 2, learningRate: 0.02) }
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         let a = try uninterrupted(cfg, options, train: binaryTrain, valid: binaryValid)
         let b = try interrupted(cfg, options, train: binaryTrain, valid: binaryValid, interruptions: 1)
         XCTAssertEqual(b.metrics.count, 2)
@@ -197,7 +197,7 @@ final class ResumeTests: XCTestCase {
             o.weightDecay = 0.01
             return o
         }
-        let cfg = config(.made, hidden: [10], masks: 2)
+        let cfg = try config(.made, hidden: [10], masks: 2)
         let a = try uninterrupted(cfg, original, train: binaryTrain, valid: binaryValid)
 
         let dir = try makeTemporaryDirectory(self)
@@ -217,7 +217,7 @@ final class ResumeTests: XCTestCase {
     /// SIGTERM (or Ctrl-C) ends the run after the minibatch in progress, with last.ckpt holding
     /// exactly that state: resuming from it ends where an uninterrupted run ends.
     func testSignalStopsAfterTheStepAndCheckpoints() throws {
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         let options = { (dir: URL) in trainingOptions(dir, epochs: 2, learningRate: 0.02) }
         let a = try uninterrupted(cfg, options, train: binaryTrain, valid: binaryValid)
 
@@ -249,7 +249,7 @@ final class ResumeTests: XCTestCase {
 
     /// Resuming a finished run with more epochs continues it like a longer run.
     func testExtendingAFinishedRun() throws {
-        let cfg = config(.made, hidden: [10], masks: 2)
+        let cfg = try config(.made, hidden: [10], masks: 2)
         let a = try uninterrupted(cfg, { trainingOptions($0, epochs: 3, learningRate: 0.02) }, train: binaryTrain, valid: binaryValid)
         let dir = try makeTemporaryDirectory(self)
         try makeTrainer(try makeModel(cfg), trainingOptions(dir, epochs: 1, learningRate: 0.02),
@@ -288,7 +288,7 @@ final class LearningTests: XCTestCase {
                       file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = try makeTemporaryDirectory(self)
         let model = try makeModel(cfg)
-        let before = try Evaluator.evaluate(model, valid, masks: cfg.kind == .made ? cfg.masks : nil).natsPerImage
+        let before = try Evaluator.evaluate(model, valid, masks: cfg.kind == .made ? cfg.maskCount : nil).natsPerImage
         let state = try makeTrainer(model, trainingOptions(dir, epochs: epochs, batchSize: 32, learningRate: learningRate),
                                     train: train, valid: valid).run()
         let rows = try readMetrics(dir)
@@ -313,7 +313,7 @@ final class LearningTests: XCTestCase {
         XCTAssertEqual(Double(try XCTUnwrap(best.training?.bestValidNLL)), bestRow.validNLL,
                        accuracy: 1e-5 * bestRow.validNLL, file: file, line: line)
         let bestModel = try best.makeModel()
-        let again = try Evaluator.evaluate(bestModel, valid, masks: cfg.kind == .made ? cfg.masks : nil)
+        let again = try Evaluator.evaluate(bestModel, valid, masks: cfg.kind == .made ? cfg.maskCount : nil)
         XCTAssertEqual(again.natsPerImage, bestRow.validNLL, accuracy: 1e-9 * bestRow.validNLL,
                        "best.ckpt re-evaluates to the best row", file: file, line: line)
         // last.ckpt holds the final weights.
@@ -323,20 +323,20 @@ final class LearningTests: XCTestCase {
         XCTAssertNotNil(last.optimizer, file: file, line: line)
     }
 
-    func testMADELearns() throws { try assertLearns(config(.made, hidden: [16])) }
+    func testMADELearns() throws { try assertLearns(try config(.made, hidden: [16])) }
 
-    func testMADEWithMasksLearns() throws { try assertLearns(config(.made, hidden: [16], masks: 2, ordering: .random)) }
+    func testMADEWithMasksLearns() throws { try assertLearns(try config(.made, hidden: [16], masks: 2, ordering: .random)) }
 
-    func testNADELearns() throws { try assertLearns(config(.nade, hidden: [12])) }
+    func testNADELearns() throws { try assertLearns(try config(.nade, hidden: [12])) }
 
-    func testFVSBNLearns() throws { try assertLearns(config(.fvsbn)) }
+    func testFVSBNLearns() throws { try assertLearns(try config(.fvsbn)) }
 
     /// With a learning rate that is too high the validation NLL goes up and down; best.ckpt
     /// must still be the lowest epoch, not the last.
     func testBestCheckpointIsTheMinimumNotTheLast() throws {
         let dir = try makeTemporaryDirectory(self)
         let small = prototypeDataset(count: 24, noise: 0.2, seed: 21)
-        let model = try makeModel(config(.made, hidden: [32]))
+        let model = try makeModel(try config(.made, hidden: [32]))
         try makeTrainer(model, trainingOptions(dir, epochs: 8, batchSize: 8, learningRate: 0.2),
                         train: small, valid: valid).run()
         let rows = try readMetrics(dir)
@@ -355,7 +355,7 @@ final class LearningTests: XCTestCase {
         let small = prototypeDataset(count: 24, noise: 0.2, seed: 21)
         var options = trainingOptions(dir, epochs: 8, batchSize: 8, learningRate: 0.2)
         options.includeValidation = true
-        try makeTrainer(try makeModel(config(.made, hidden: [32])), options, train: small, valid: valid).run()
+        try makeTrainer(try makeModel(try config(.made, hidden: [32])), options, train: small, valid: valid).run()
         let rows = try readMetrics(dir)
         let best = try Checkpoint.read(dir.appendingPathComponent("best.ckpt"))
         XCTAssertEqual(best.training?.bestEpoch, 8)
@@ -376,7 +376,7 @@ final class ValidationTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(f), "'\(error)' mentions '\(f)'", file: file, line: line)
             }
         }
-        XCTAssertThrowsError(try Trainer(model: try makeModel(config(.fvsbn)), options: options,
+        XCTAssertThrowsError(try Trainer(model: try makeModel(try config(.fvsbn)), options: options,
                                          train: binary, valid: binary), file: file, line: line) { error in
             for f in fragments {
                 XCTAssertTrue("\(error)".contains(f), "Trainer: '\(error)' mentions '\(f)'", file: file, line: line)
@@ -395,11 +395,11 @@ final class ValidationTests: XCTestCase {
         try options { _ in }.validate()
     }
 
-    func testBatchSizeZero() { assertRejects(options { $0.batchSize = 0 }, ["batch size", "0"]) }
+    func testBatchSizeZero() throws { assertRejects(options { $0.batchSize = 0 }, ["batch size", "0"]) }
 
-    func testNegativeLearningRate() { assertRejects(options { $0.learningRate = -0.001 }, ["learning rate", "-0.001"]) }
+    func testNegativeLearningRate() throws { assertRejects(options { $0.learningRate = -0.001 }, ["learning rate", "-0.001"]) }
 
-    func testZeroAndNaNLearningRate() {
+    func testZeroAndNaNLearningRate() throws {
         assertRejects(options { $0.learningRate = 0 }, ["learning rate"])
         assertRejects(options { $0.learningRate = .nan }, ["learning rate"])
     }
@@ -414,27 +414,27 @@ final class ValidationTests: XCTestCase {
         }
     }
 
-    func testNegativeEpochs() { assertRejects(options { $0.epochs = -1 }, ["epochs", "-1"]) }
+    func testNegativeEpochs() throws { assertRejects(options { $0.epochs = -1 }, ["epochs", "-1"]) }
 
-    func testDropoutRateOutOfRange() {
+    func testDropoutRateOutOfRange() throws {
         assertRejects(options { $0.dropout = 1 }, ["dropout", "1"])
         assertRejects(options { $0.dropout = -0.1 }, ["dropout", "-0.1"])
     }
 
     /// Only the convolutional models have dropout layers: asking a dense one for dropout is
     /// an error, not a silent no-op.
-    func testDropoutForADenseModel() {
-        assertTrainerRejects(config(.nade), options { $0.dropout = 0.2 }, train: binary, valid: binary, ["dropout", "nade"])
+    func testDropoutForADenseModel() throws {
+        assertTrainerRejects(try config(.nade), options { $0.dropout = 0.2 }, train: binary, valid: binary, ["dropout", "nade"])
     }
 
-    func testBadClipAndTimeBudget() {
+    func testBadClipAndTimeBudget() throws {
         assertRejects(options { $0.clipNorm = 0 }, ["clip"])
         assertRejects(options { $0.maxMinutes = -1 }, ["minutes"])
         assertRejects(options { $0.evalBatchSize = 0 }, ["eval batch size"])
     }
 
     /// Negative limits would reach ImageDataset.prefix(_:) and trap; they must be rejected up front.
-    func testNegativeLimits() {
+    func testNegativeLimits() throws {
         assertRejects(options { $0.trainLimit = -5 }, ["-5"])
         assertRejects(options { $0.validLimit = -1 }, ["-1"])
     }
@@ -450,49 +450,49 @@ final class ValidationTests: XCTestCase {
         }
     }
 
-    func testEightBitDataForBinaryModelWithoutDynamicBinarization() {
+    func testEightBitDataForBinaryModelWithoutDynamicBinarization() throws {
         let eight = eightBitDataset(count: 20, seed: 1)
-        assertTrainerRejects(config(.nade), options { _ in }, train: eight, valid: binary, ["256", "2"])
-        assertTrainerRejects(config(.nade), options { $0.binarization = .fixed }, train: eight, valid: binary, ["256", "2"])
+        assertTrainerRejects(try config(.nade), options { _ in }, train: eight, valid: binary, ["256", "2"])
+        assertTrainerRejects(try config(.nade), options { $0.binarization = .fixed }, train: eight, valid: binary, ["256", "2"])
     }
 
-    func testBinaryDataForCategoricalModel() {
+    func testBinaryDataForCategoricalModel() throws {
         let eight = eightBitDataset(count: 20, seed: 1)
-        assertTrainerRejects(config(.made, levels: 256), options { _ in }, train: binary, valid: eight, ["2", "256"])
+        assertTrainerRejects(try config(.made, levels: 256), options { _ in }, train: binary, valid: eight, ["2", "256"])
     }
 
-    func testDynamicBinarizationNeedsBinaryModel() {
+    func testDynamicBinarizationNeedsBinaryModel() throws {
         let eight = eightBitDataset(count: 20, seed: 1)
-        assertTrainerRejects(config(.made, levels: 256), options { $0.binarization = .dynamic }, train: eight, valid: eight,
+        assertTrainerRejects(try config(.made, levels: 256), options { $0.binarization = .dynamic }, train: eight, valid: eight,
                              ["dynamic", "binary"])
     }
 
     /// The validation data must match the model's levels too (8-bit pixels fed to a Bernoulli
     /// model give meaningless NLLs).
-    func testEightBitValidationDataForBinaryModel() {
+    func testEightBitValidationDataForBinaryModel() throws {
         let eight = eightBitDataset(count: 20, seed: 1)
-        assertTrainerRejects(config(.nade), options { _ in }, train: binary, valid: eight, ["256"])
-        assertTrainerRejects(config(.nade), options { $0.binarization = .dynamic }, train: eight, valid: eight, ["256"])
+        assertTrainerRejects(try config(.nade), options { _ in }, train: binary, valid: eight, ["256"])
+        assertTrainerRejects(try config(.nade), options { $0.binarization = .dynamic }, train: eight, valid: eight, ["256"])
     }
 
-    func testTrainingDimensionMismatch() {
+    func testTrainingDimensionMismatch() throws {
         let wide = prototypeDataset(count: 20, height: 4, width: 5, seed: 1)
-        assertTrainerRejects(config(.fvsbn), options { _ in }, train: wide, valid: binary, ["20", "16"])
+        assertTrainerRejects(try config(.fvsbn), options { _ in }, train: wide, valid: binary, ["20", "16"])
     }
 
     /// A validation set of the wrong size must be reported with its own size.
-    func testValidationDimensionMismatch() {
+    func testValidationDimensionMismatch() throws {
         let wide = prototypeDataset(count: 20, height: 3, width: 3, seed: 1)
-        assertTrainerRejects(config(.fvsbn), options { _ in }, train: binary, valid: wide, ["9", "16"])
+        assertTrainerRejects(try config(.fvsbn), options { _ in }, train: binary, valid: wide, ["9", "16"])
     }
 
     /// Resuming from a checkpoint of another model is refused, naming the checkpoint.
     func testResumeIntoWrongModel() throws {
         let dir = try makeTemporaryDirectory(self)
         let o = trainingOptions(dir, epochs: 1)
-        try makeTrainer(try makeModel(config(.nade, hidden: [6])), o, train: binary, valid: binary).run()
+        try makeTrainer(try makeModel(try config(.nade, hidden: [6])), o, train: binary, valid: binary).run()
         let ck = try Checkpoint.read(dir.appendingPathComponent("last.ckpt"))
-        XCTAssertThrowsError(try Trainer(model: try makeModel(config(.nade, hidden: [7])), options: o,
+        XCTAssertThrowsError(try Trainer(model: try makeModel(try config(.nade, hidden: [7])), options: o,
                                          train: binary, valid: binary, resume: ck)) { error in
             XCTAssertTrue("\(error)".contains("last.ckpt"), "\(error)")
         }
@@ -501,7 +501,7 @@ final class ValidationTests: XCTestCase {
     /// A run that stops because the loss is not finite says so and suggests a remedy.
     func testNonFiniteLossIsReported() throws {
         let dir = try makeTemporaryDirectory(self)
-        let model = try makeModel(config(.fvsbn))
+        let model = try makeModel(try config(.fvsbn))
         model.parameters[1].tensor.data[0] = .nan
         let t = try makeTrainer(model, trainingOptions(dir, epochs: 1), train: binary, valid: binary)
         XCTAssertThrowsError(try t.run()) { error in

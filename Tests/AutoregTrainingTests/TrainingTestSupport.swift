@@ -68,8 +68,8 @@ func tensor(of data: ImageDataset) -> Tensor {
 // MARK: - Models and bit-level comparison
 
 func config(_ kind: ModelKind, height: Int = 4, width: Int = 4, levels: Int = 2, hidden: [Int]? = nil,
-            masks: Int = 1, ordering: PixelOrdering = .natural, direct: Bool = false, seed: UInt64 = 7) -> ModelConfig {
-    ModelConfig(kind: kind, height: height, width: width, levels: levels,
+            masks: Int = 1, ordering: PixelOrdering = .natural, direct: Bool = false, seed: UInt64 = 7) throws -> ModelConfig {
+    try ModelConfig(kind: kind, height: height, width: width, levels: levels,
                 hidden: hidden ?? (kind == .fvsbn ? [] : [12]), masks: masks, ordering: ordering,
                 directConnections: direct, seed: seed)
 }

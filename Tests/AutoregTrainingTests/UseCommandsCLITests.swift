@@ -103,7 +103,7 @@ final class UseCommandsCLITests: CLITestCase {
     }
 
     func testReceptiveFieldFromACheckpoint() throws {
-        let ck = try writeCheckpoint(ModelConfig(kind: .gatedPixelCNN, height: 6, width: 5, seed: 2, hiddenChannels: 4,
+        let ck = try writeCheckpoint(try ModelConfig(kind: .gatedPixelCNN, height: 6, width: 5, seed: 2, hiddenChannels: 4,
                                                  layers: 1, classes: 3), "gated.ckpt")
         let png = workDir.appendingPathComponent("ck.png").path
         let r = try run(["receptive-field", "--checkpoint", ck, "--pixel", "5,4", "--input", "zeros", "--scale", "2", "--out", png])
@@ -143,30 +143,30 @@ final class UseCommandsCLITests: CLITestCase {
         let missing = workDir.appendingPathComponent("missing.ckpt").path
         assertFailsCleanly(try run(["classify", "--checkpoint", missing, "--data", "mnist"]), mentioning: [missing])
         assertFailsCleanly(try run(["classify", "--data", "mnist"]), mentioning: ["--checkpoint", "--checkpoints"])
-        let fvsbn = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 28, width: 28), "fvsbn.ckpt")
+        let fvsbn = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 28, width: 28), "fvsbn.ckpt")
         assertFailsCleanly(try run(["classify", "--checkpoint", fvsbn, "--data", "mnist"]),
                            mentioning: [fvsbn, "not class-conditional", "--checkpoints"])
         assertFailsCleanly(try run(["classify", "--checkpoints", fvsbn, "--data", "mnist"]), mentioning: ["--checkpoints", "at least two"])
         assertFailsCleanly(try run(["classify", "--checkpoint", fvsbn, "--data", "cifar"]), mentioning: ["cifar"])
         assertFailsCleanly(try run(["classify", "--checkpoint", fvsbn, "--prior", "flat"]), mentioning: ["--prior", "flat"])
-        let small = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 4, width: 4), "small.ckpt")
+        let small = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 4, width: 4), "small.ckpt")
         assertFailsCleanly(try run(["classify", "--checkpoints", "\(fvsbn),\(small)", "--data", "mnist"]),
                            mentioning: [small, "4x4"])
     }
 
     func testClassifyWithData() throws {
         try requireMNIST()
-        let fvsbn = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 28, width: 28), "fvsbn.ckpt")
+        let fvsbn = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 28, width: 28), "fvsbn.ckpt")
         assertFailsCleanly(try run(["classify", "--checkpoints", [fvsbn, fvsbn, fvsbn].joined(separator: ","), "--data", "mnist"]),
                            mentioning: ["--checkpoints gives 3 models", "10 classes"])
-        let wrongClasses = try writeCheckpoint(ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, hiddenChannels: 2,
+        let wrongClasses = try writeCheckpoint(try ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, hiddenChannels: 2,
                                                            layers: 1, classes: 4), "four.ckpt")
         assertFailsCleanly(try run(["classify", "--checkpoint", wrongClasses, "--data", "mnist"]),
                            mentioning: [wrongClasses, "4 classes", "10 classes"])
         assertFailsCleanly(try run(["classify", "--checkpoint", wrongClasses, "--data", "binarized-mnist"]),
                            mentioning: ["binarized-mnist", "no class labels"])
 
-        let conditional = try writeCheckpoint(ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, seed: 1, hiddenChannels: 4,
+        let conditional = try writeCheckpoint(try ModelConfig(kind: .gatedPixelCNN, height: 28, width: 28, seed: 1, hiddenChannels: 4,
                                                           layers: 1, classes: 10), "conditional.ckpt", perturbSeed: 3)
         let outDir = workDir.appendingPathComponent("classified").path
         let r = try run(["classify", "--checkpoint", conditional, "--data", "mnist", "--limit", "30", "--show", "6",
@@ -193,7 +193,7 @@ final class UseCommandsCLITests: CLITestCase {
     /// An untrained FVSBN gives each pixel probability 1/2: the map's total is 784 ln 2.
     func testPerPixelNLLMap() throws {
         try requireMNIST()
-        let ck = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 28, width: 28), "uniform.ckpt")
+        let ck = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 28, width: 28), "uniform.ckpt")
         let png = workDir.appendingPathComponent("maps/nll.png").path
         let r = try run(["eval", "--checkpoint", ck, "--data", "mnist", "--per-pixel", "--index", "3", "--out", png])
         assertSucceeds(r)
@@ -204,7 +204,7 @@ final class UseCommandsCLITests: CLITestCase {
         XCTAssertEqual(size.width, 2 * 28 * 8 + 16, "image and map side by side, scale 8, gap 16")
         XCTAssertEqual(size.height, 28 * 8)
 
-        let trained = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 28, width: 28), "perturbed.ckpt", perturbSeed: 5)
+        let trained = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 28, width: 28), "perturbed.ckpt", perturbSeed: 5)
         let t = try run(["eval", "--checkpoint", trained, "--data", "mnist", "--per-pixel", "--index", "0", "--out", png])
         assertSucceeds(t)
         let total = try XCTUnwrap(number(after: "NLL ", in: t.stdout), t.stdout)
@@ -212,7 +212,7 @@ final class UseCommandsCLITests: CLITestCase {
     }
 
     func testPerPixelBadInput() throws {
-        let ck = try writeCheckpoint(ModelConfig(kind: .fvsbn, height: 28, width: 28), "uniform.ckpt")
+        let ck = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 28, width: 28), "uniform.ckpt")
         assertFailsCleanly(try run(["eval", "--checkpoint", ck, "--index", "3"]), mentioning: ["--index", "--per-pixel"])
         assertFailsCleanly(try run(["eval", "--checkpoint", ck, "--per-pixel", "--out", "map.jpg"]), mentioning: ["map.jpg"])
         assertFailsCleanly(try run(["eval", "--checkpoint", ck, "--per-pixel", "--index", "-2"]), mentioning: ["--index"])

@@ -27,7 +27,7 @@ final class WeightAverageTests: XCTestCase {
     /// After one step, last.ckpt holds the trained weights w1 and the average 0.1·w0 + 0.9·w1.
     func testOneStepAverageInLastCheckpoint() throws {
         let dir = try makeTemporaryDirectory(self)
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         let w0 = try makeModel(cfg).parameters.map(\.tensor.data)
         var o = trainingOptions(dir, epochs: 1, learningRate: 0.05)
         o.emaDecay = 0.999
@@ -48,7 +48,7 @@ final class WeightAverageTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         var o = trainingOptions(dir, epochs: 1, learningRate: 0.05)
         o.emaDecay = 0.9
-        try makeTrainer(try makeModel(config(.nade, hidden: [8])), o, train: train, valid: valid).run()
+        try makeTrainer(try makeModel(try config(.nade, hidden: [8])), o, train: train, valid: valid).run()
         let last = try Checkpoint.read(dir.appendingPathComponent("last.ckpt"))
         let averaged = try last.withAveragedWeights(path: "last.ckpt")
         XCTAssertEqual(averaged.parameters.map(\.values), last.weightAverage)
@@ -67,7 +67,7 @@ final class WeightAverageTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         var o = trainingOptions(dir, epochs: 3, learningRate: 0.05)
         o.emaDecay = 0.9
-        try makeTrainer(try makeModel(config(.nade, hidden: [8])), o, train: train, valid: valid).run()
+        try makeTrainer(try makeModel(try config(.nade, hidden: [8])), o, train: train, valid: valid).run()
         let metrics = try readMetrics(dir)
         let best = try Checkpoint.read(dir.appendingPathComponent("best.ckpt"))
         let last = try Checkpoint.read(dir.appendingPathComponent("last.ckpt"))
@@ -85,7 +85,7 @@ final class WeightAverageTests: XCTestCase {
     /// Averaging switched on when a run resumes starts from the weights at that point.
     func testSwitchedOnAtResume() throws {
         let dir = try makeTemporaryDirectory(self)
-        let cfg = config(.nade, hidden: [8])
+        let cfg = try config(.nade, hidden: [8])
         try makeTrainer(try makeModel(cfg), trainingOptions(dir, epochs: 1, learningRate: 0.05), train: train, valid: valid).run()
         let path = dir.appendingPathComponent("last.ckpt")
         var ck = try Checkpoint.read(path)
