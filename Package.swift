@@ -35,7 +35,7 @@ let package = Package(
         // FVSBN, NADE, MADE, ...
         .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"]),
         // Dataset readers (IDX, .amat, CIFAR-10 batches: plain or gzip; PNG folders), binarisation, splits, batching.
-        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregImaging"]),
+        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregPNG"]),
         // PNG codec: RasterImage, reader with size limits, writer, filters, ImagingError.
         .target(name: "AutoregPNG", dependencies: ["CZlib"]),
         // Image grids, heat maps, colormaps, composition; re-exports AutoregPNG.
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregTestSupport"]),
         .testTarget(name: "AutoregModelsTests",
                     dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregTestSupport"]),
-        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregImaging"]),
+        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregPNG"]),
         .testTarget(name: "AutoregPNGTests", dependencies: ["AutoregPNG", "CZlib"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
         .testTarget(name: "AutoregTrainingTests", dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging"]),
