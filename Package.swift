@@ -14,7 +14,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Autoreg", targets: ["AutoregTensor", "AutoregNN", "AutoregModels",
-                                            "AutoregData", "AutoregTraining", "AutoregImaging"]),
+                                            "AutoregData", "AutoregTraining", "AutoregImaging", "AutoregPNG"]),
         .executable(name: "autoreg", targets: ["autoreg"]),
     ],
     dependencies: [
@@ -35,9 +35,11 @@ let package = Package(
         // FVSBN, NADE, MADE, ...
         .target(name: "AutoregModels", dependencies: ["AutoregTensor", "AutoregNN", "CKernels"]),
         // Dataset readers (IDX, .amat, CIFAR-10 batches: plain or gzip; PNG folders), binarisation, splits, batching.
-        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregImaging"]),
-        // PNG writing, image grids, heat maps.
-        .target(name: "AutoregImaging", dependencies: ["CZlib"]),
+        .target(name: "AutoregData", dependencies: ["CZlib", "AutoregPNG"]),
+        // PNG codec: RasterImage, reader with size limits, writer, filters, ImagingError.
+        .target(name: "AutoregPNG", dependencies: ["CZlib"]),
+        // Image grids, heat maps, colormaps, composition; re-exports AutoregPNG.
+        .target(name: "AutoregImaging", dependencies: ["AutoregPNG"]),
         // Training loop, evaluation, checkpoints, metrics.
         .target(name: "AutoregTraining",
                 dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "CKernels", "CZlib"]),
@@ -59,7 +61,8 @@ let package = Package(
         .testTarget(name: "AutoregTensorTests", dependencies: ["AutoregTensor", "AutoregNN", "AutoregTestSupport"]),
         .testTarget(name: "AutoregModelsTests",
                     dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregTestSupport"]),
-        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregImaging"]),
+        .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregPNG"]),
+        .testTarget(name: "AutoregPNGTests", dependencies: ["AutoregPNG", "CZlib"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
         .testTarget(name: "AutoregTrainingTests",
                     dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging", "AutoregTestSupport"]),

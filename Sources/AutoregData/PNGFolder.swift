@@ -1,4 +1,4 @@
-import AutoregImaging
+import AutoregPNG
 import Foundation
 
 /// A data set of the user's own PNG files, in split folders under one root:

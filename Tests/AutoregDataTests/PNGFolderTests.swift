@@ -1,5 +1,5 @@
 import AutoregData
-import AutoregImaging
+import AutoregPNG
 import Foundation
 import XCTest
 

@@ -6,7 +6,7 @@
 // well-formed file (IHDR fields, palette and transparency from the first bytes, the rest as
 // filtered scanlines stored in an uncompressed zlib stream), which reaches the unfiltering
 // and sample conversion with any header and any amount of data.
-import AutoregImaging
+import AutoregPNG
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

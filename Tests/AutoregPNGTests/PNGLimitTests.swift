@@ -1,4 +1,4 @@
-@testable import AutoregImaging
+@testable import AutoregPNG
 import CZlib
 import Foundation
 import XCTest

@@ -1,4 +1,4 @@
-import AutoregImaging
+import AutoregPNG
 import Foundation
 import XCTest
 

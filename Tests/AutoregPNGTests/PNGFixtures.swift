@@ -29,7 +29,7 @@ func be32(_ value: Int) -> [UInt8] {
 
 /// A fresh temporary directory, removed when the test ends.
 func temporaryDirectory(_ test: XCTestCase) throws -> String {
-    let path = NSTemporaryDirectory() + "autoreg-imaging-tests-" + UUID().uuidString
+    let path = NSTemporaryDirectory() + "autoreg-png-tests-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
     return path
