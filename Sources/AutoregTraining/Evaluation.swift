@@ -34,20 +34,16 @@ public enum Evaluator {
                      "data has \(data.dimension) pixels per image, model \(model.dimension)")
         var out: [Float] = []
         out.reserveCapacity(data.count)
-        var start = 0
-        while start < data.count {
-            try StopRequest.check(during: "evaluation of \(data.name) (image \(start) of \(data.count))")
-            let idx = Array(start..<min(start + batchSize, data.count))
-            let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
-            if let conditional = model as? any ConditionalModel, conditional.classes > 0, data.labels != nil {
-                let labels = data.labelBatch(indices: idx)
+        for batch in data.batches(of: batchSize) {
+            try StopRequest.check(during: "evaluation of \(data.name) (image \(batch.start) of \(data.count))")
+            let x = batch.tensor
+            if let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = batch.labels {
                 out += withoutGrad { conditional.nll(x, labels: labels).data }
             } else if let made = model as? MADE, let k = masks, k >= 1 {
                 out += made.ensembleNLL(x, count: k)
             } else {
                 out += withoutGrad { model.nll(x).data }
             }
-            start += batchSize
         }
         return out
     }
