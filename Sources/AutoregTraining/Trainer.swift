@@ -99,7 +99,7 @@ public final class Trainer {
             log("removed \(path), left by a process stopped while writing it")
         }
         let params = model.parameters.map(\.tensor)
-        let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
+        let batchesPerEpoch = train.batches(of: o.batchSize).count
         let started = Date()
         let elapsedBefore = state.elapsedSeconds
         var lastCheckpoint = Date()
@@ -110,31 +110,22 @@ public final class Trainer {
         log("training \(model.config.kind) (\(model.parameterCount) parameters, \(outputs)) on \(o.dataset)\(seen): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
             + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)" + (o.dropout > 0 ? ", dropout \(o.dropout)" : ""))
-        var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)
         // A signal during data loading: nothing has been done, so nothing needs saving.
         try StopRequest.check(during: "start-up (data loading); nothing was written")
 
         while state.epoch < o.epochs {
             optimizer.learningRate = o.schedule.rate(base: o.learningRate, epoch: state.epoch)
             var epochRNG = state.shuffleRNG
-            let order = epochRNG.permutation(train.count)
+            let batches = train.batches(of: o.batchSize, order: epochRNG.permutation(train.count))
             while state.stepInEpoch < batchesPerEpoch {
-                let lo = state.stepInEpoch * o.batchSize
-                let idx = Array(order[lo..<min(lo + o.batchSize, train.count)])
-                let n = idx.count * train.dimension
-                batch.withUnsafeMutableBufferPointer { buf in
-                    if o.binarization == .dynamic {
-                        train.dynamicallyBinarizedBatch(indices: idx, using: &state.noiseRNG, into: buf.baseAddress!)
-                    } else {
-                        train.floatBatch(indices: idx, into: buf.baseAddress!)
-                    }
-                }
-                let x = Tensor(shape: [idx.count, train.dimension], data: Array(batch[0..<n]))
+                let batch = o.binarization == .dynamic ? batches.dynamicallyBinarized(state.stepInEpoch, using: &state.noiseRNG)
+                                                       : batches[state.stepInEpoch]
+                let x = batch.tensor
                 // Dropout masks depend on the run's seed and the step alone, so a resumed run
                 // draws the same ones.
                 let loss = withDropout(rate: o.dropout, seed: o.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(state.step)) {
-                    if let conditional = model as? any ConditionalModel, conditional.classes > 0, train.labels != nil {
-                        return conditional.loss(x, labels: train.labelBatch(indices: idx))
+                    if let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = batch.labels {
+                        return conditional.loss(x, labels: labels)
                     }
                     return model.loss(x)
                 }
@@ -153,9 +144,9 @@ public final class Trainer {
 
                 state.stepInEpoch += 1
                 state.step += 1
-                state.epochLossSum += Double(loss.item) * Double(idx.count)
-                state.epochImages += idx.count
-                windowImages += idx.count; windowLoss += Double(loss.item); windowBatches += 1
+                state.epochLossSum += Double(loss.item) * Double(batch.count)
+                state.epochImages += batch.count
+                windowImages += batch.count; windowLoss += Double(loss.item); windowBatches += 1
                 let now = Date()
                 let w = now.timeIntervalSince(windowStart)
                 if w >= 2 {
