@@ -52,10 +52,9 @@ public final class Trainer {
             if let opt = resume.optimizer { try optimizer.restore(opt, for: model.parameters.map(\.tensor)) }
             try saved.options.validate()
             state = saved
-            // Settings that do not change the data or the model may be changed on resume.
-            state.options.epochs = options.epochs
-            state.options.maxMinutes = options.maxMinutes
-            state.options.outputDirectory = options.outputDirectory
+            // Epochs, time budget and folder come from `options`; the caller makes any other
+            // change a resume allows to the checkpoint's options (`TrainingOptions.resume`).
+            state.options.resume(with: options)
             (model as? MADE)?.applyMask(saved.activeMask)
         } else {
             optimizer = options.makeOptimizer()
