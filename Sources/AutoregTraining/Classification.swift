@@ -70,16 +70,13 @@ public struct LikelihoodClassifier {
         switch source {
         case let .conditional(model):
             let batchSize = batchSize ?? Evaluator.defaultBatchSize(for: model)
-            var start = 0
-            while start < data.count {
-                try StopRequest.check(during: "classification of \(data.name) (image \(start) of \(data.count))")
-                let idx = Array(start..<min(start + batchSize, data.count))
-                let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
+            for batch in data.batches(of: batchSize) {
+                try StopRequest.check(during: "classification of \(data.name) (image \(batch.start) of \(data.count))")
+                let x = batch.tensor
                 for y in 0..<classes {
-                    let nll = withoutGrad { model.nll(x, labels: [Int](repeating: y, count: idx.count)) }.data
-                    for (n, i) in idx.enumerated() { rows[i][y] = -nll[n] }
+                    let nll = withoutGrad { model.nll(x, labels: [Int](repeating: y, count: batch.count)) }.data
+                    for (n, i) in batch.indices.enumerated() { rows[i][y] = -nll[n] }
                 }
-                start += batchSize
             }
         case let .perClass(models):
             var unlabelled = data

@@ -35,20 +35,16 @@ public enum Evaluator {
                      "data has \(data.dimension) pixels per image, model \(model.dimension)")
         var out: [Float] = []
         out.reserveCapacity(data.count)
-        var start = 0
-        while start < data.count {
-            try StopRequest.check(during: "evaluation of \(data.name) (image \(start) of \(data.count))")
-            let idx = Array(start..<min(start + batchSize, data.count))
-            let x = Tensor(shape: [idx.count, data.dimension], data: data.floatBatch(indices: idx))
-            if let conditional = model as? any ConditionalModel, conditional.classes > 0, data.labels != nil {
-                let labels = data.labelBatch(indices: idx)
+        for batch in data.batches(of: batchSize) {
+            try StopRequest.check(during: "evaluation of \(data.name) (image \(batch.start) of \(data.count))")
+            let x = batch.tensor
+            if let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = batch.labels {
                 out += withoutGrad { conditional.nll(x, labels: labels).data }
             } else if let ensemble = model as? any MaskEnsemble, let k = masks, k >= 1 {
                 out += ensemble.ensembleNLL(x, count: k)
             } else {
                 out += withoutGrad { model.nll(x).data }
             }
-            start += batchSize
         }
         return out
     }
@@ -63,7 +59,7 @@ public enum Evaluator {
 
     /// The equal-weight mixture (1/K) Σₖ pₖ(x) of several models on the same images (see
     /// `mixtureNLL`), and each member's own result, in the order given. The models must share
-    /// the image shape and levels. Each MADE among them averages `masks` masks (all it has
+    /// the image shape and levels. Each mask ensemble (MADE) among them averages `masks` masks (all it has
     /// when nil). `perImage`, if given, receives every image's NLL: the mixture's and each
     /// member's, in nats.
     public static func evaluateMixture(_ models: [any AutoregressiveModel], _ data: ImageDataset,

@@ -39,9 +39,10 @@ public func perPixelNLL(_ model: any AutoregressiveModel, _ data: ImageDataset, 
     guard index >= 0 && index < data.count else {
         throw ModelError(description: "image index \(index) is outside 0..<\(data.count) of \(data.name)")
     }
+    let image = data.batch(indices: [index])
     var label: Int?
-    if let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = data.labels {
-        label = labels[index]
+    if let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = image.labels {
+        label = labels[0]
     }
-    return try perPixelNLL(model, pixels: data.floatBatch(indices: [index]), label: label)
+    return try perPixelNLL(model, pixels: image.pixels, label: label)
 }

@@ -11,21 +11,17 @@ import Foundation
 /// (`WeightAverage`); `last.ckpt` keeps the trained weights and the average.
 public final class Trainer {
     public let model: any AutoregressiveModel
-    public private(set) var state: TrainingState
+    public internal(set) var state: TrainingState
     let optimizer: any Optimizer
     /// The Polyak average of the weights, when the options ask for one.
-    public private(set) var average: WeightAverage?
+    public internal(set) var average: WeightAverage?
     let train: ImageDataset
     let valid: ImageDataset
     /// Receives human-readable lines (epoch summaries); progress goes to `progress`.
     public var log: (String) -> Void = { print($0) }
     public var progress = ProgressLine()
     /// The signal that stopped the last `run()` early (see `StopRequest`), or nil.
-    public private(set) var stoppedBySignal: Int32?
-
-    var lastPath: String { state.options.outputDirectory + "/last.ckpt" }
-    var bestPath: String { state.options.outputDirectory + "/best.ckpt" }
-    var metricsPath: String { state.options.outputDirectory + "/metrics.jsonl" }
+    public internal(set) var stoppedBySignal: Int32?
 
     /// A new run, or the continuation of `resume` (a checkpoint with training state),
     /// on the data set named in the options.
@@ -56,10 +52,9 @@ public final class Trainer {
             if let opt = resume.optimizer { try optimizer.restore(opt, for: model.parameters.map(\.tensor)) }
             try saved.options.validate()
             state = saved
-            // Settings that do not change the data or the model may be changed on resume.
-            state.options.epochs = options.epochs
-            state.options.maxMinutes = options.maxMinutes
-            state.options.outputDirectory = options.outputDirectory
+            // Epochs, time budget and folder come from `options`; the caller makes any other
+            // change a resume allows to the checkpoint's options (`TrainingOptions.resume`).
+            state.options.resume(with: options)
             (model as? any MaskEnsemble)?.applyMask(saved.activeMask)
         } else {
             optimizer = options.makeOptimizer()
@@ -90,164 +85,36 @@ public final class Trainer {
         try checkCompatible(valid, with: model)
     }
 
-    /// Runs until `epochs` are complete or the time budget is spent; returns the final state.
+    /// Runs until `epochs` are complete, the time budget is spent or a signal asks to stop;
+    /// returns the final state. An epoch is its steps (`trainSteps`), validation and its
+    /// records (`finishEpoch`); `StopPolicy` says when to stop early and `CheckpointPolicy.swift`
+    /// what is written when.
     @discardableResult
     public func run() throws -> TrainingState {
         stoppedBySignal = nil
-        let o = state.options
-        for path in removeStaleTemporaryFiles(in: o.outputDirectory) {
-            log("removed \(path), left by a process stopped while writing it")
+        removeLeftoverTemporaryFiles()
+        var session = RunSession(parameters: model.parameters.map(\.tensor), options: state.options,
+                                 elapsedBefore: state.elapsedSeconds)
+        logStart()
+        // A signal during data loading: nothing has been done, so nothing needs saving.
+        try StopRequest.check(during: "start-up (data loading); nothing was written")
+        while state.epoch < state.options.epochs {
+            if let stop = try runEpoch(&session) {
+                try stopEarly(stop)
+                return state
+            }
         }
-        let params = model.parameters.map(\.tensor)
-        let batchesPerEpoch = (train.count + o.batchSize - 1) / o.batchSize
-        let started = Date()
-        let elapsedBefore = state.elapsedSeconds
-        var lastCheckpoint = Date()
-        var windowImages = 0, windowStart = Date(), windowLoss = 0.0, windowBatches = 0
-        var rate = 0.0
+        return state
+    }
+
+    /// The run's first line: the model, the data as training sees it, the main settings.
+    func logStart() {
+        let o = state.options
         let outputs = model.config.output.summary
         let seen = [Binarization.fixed: " binarised at 0.5", .dynamic: " binarised afresh every batch"][o.binarization] ?? ""
         log("training \(model.config.kind) (\(model.parameterCount) parameters, \(outputs)) on \(o.dataset)\(seen): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
             + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)" + (o.dropout > 0 ? ", dropout \(o.dropout)" : ""))
-        var batch = [Float](repeating: 0, count: o.batchSize * train.dimension)
-        // A signal during data loading: nothing has been done, so nothing needs saving.
-        try StopRequest.check(during: "start-up (data loading); nothing was written")
-
-        while state.epoch < o.epochs {
-            optimizer.learningRate = o.schedule.rate(base: o.learningRate, epoch: state.epoch)
-            var epochRNG = state.shuffleRNG
-            let order = epochRNG.permutation(train.count)
-            while state.stepInEpoch < batchesPerEpoch {
-                let lo = state.stepInEpoch * o.batchSize
-                let idx = Array(order[lo..<min(lo + o.batchSize, train.count)])
-                let n = idx.count * train.dimension
-                batch.withUnsafeMutableBufferPointer { buf in
-                    if o.binarization == .dynamic {
-                        train.dynamicallyBinarizedBatch(indices: idx, using: &state.noiseRNG, into: buf.baseAddress!)
-                    } else {
-                        train.floatBatch(indices: idx, into: buf.baseAddress!)
-                    }
-                }
-                let x = Tensor(shape: [idx.count, train.dimension], data: Array(batch[0..<n]))
-                // Dropout masks depend on the run's seed and the step alone, so a resumed run
-                // draws the same ones.
-                let loss = withDropout(rate: o.dropout, seed: o.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(state.step)) {
-                    if let conditional = model as? any ConditionalModel, conditional.classes > 0, train.labels != nil {
-                        return conditional.loss(x, labels: train.labelBatch(indices: idx))
-                    }
-                    return model.loss(x)
-                }
-                guard loss.item.isFinite, Double(loss.item) <= divergenceLimit else {
-                    throw diverged("training loss", loss.item, at: "epoch \(state.epoch + 1) step \(state.stepInEpoch + 1)")
-                }
-                loss.backward()
-                if let c = o.clipNorm { clipGradientNorm(params, maxNorm: c) }
-                optimizer.step(params)
-                if average != nil {
-                    average!.update(params, after: state.emaUpdates)
-                    state.emaUpdates += 1
-                }
-                model.zeroGrad()
-                (model as? any MaskEnsemble)?.nextMask()
-
-                state.stepInEpoch += 1
-                state.step += 1
-                state.epochLossSum += Double(loss.item) * Double(idx.count)
-                state.epochImages += idx.count
-                windowImages += idx.count; windowLoss += Double(loss.item); windowBatches += 1
-                let now = Date()
-                let w = now.timeIntervalSince(windowStart)
-                if w >= 2 {
-                    rate = Double(windowImages) / w
-                    windowImages = 0; windowStart = now
-                }
-                let remaining = Double((o.epochs - state.epoch) * batchesPerEpoch - state.stepInEpoch) * Double(o.batchSize)
-                progress.update(String(format: "epoch %d/%d  step %d/%d  loss %.2f  %@ img/s  ETA %@",
-                                       state.epoch + 1, o.epochs, state.stepInEpoch, batchesPerEpoch,
-                                       windowLoss / Double(max(windowBatches, 1)),
-                                       rate > 0 ? String(format: "%.0f", rate) : "--",
-                                       rate > 0 ? formatDuration(remaining / rate) : "--"))
-                if windowBatches >= 50 { windowLoss = 0; windowBatches = 0 }
-                state.elapsedSeconds = elapsedBefore + now.timeIntervalSince(started)
-                let budgetSpent = o.maxMinutes.map { now.timeIntervalSince(started) >= $0 * 60 } ?? false
-                if budgetSpent || StopRequest.signal != nil {
-                    progress.finish()
-                    try saveLast()
-                    stoppedBySignal = budgetSpent ? nil : StopRequest.signal
-                    let why = budgetSpent ? "time budget of \(o.maxMinutes!) min reached"
-                                          : "stopped by \(StopRequest.name(stoppedBySignal!))"
-                    log("\(why) at epoch \(state.epoch + 1) step \(state.stepInEpoch); "
-                        + "checkpoint \(lastPath) (rerun with --resume to continue)")
-                    return state
-                }
-                if now.timeIntervalSince(lastCheckpoint) >= o.checkpointMinutes * 60 {
-                    try saveLast()
-                    lastCheckpoint = now
-                }
-            }
-            progress.finish()
-            // Epoch done: evaluate, record, checkpoint. A signal during validation saves the
-            // state as it is, the epoch's steps done, so that --resume starts with validation.
-            let result: EvaluationResult
-            do {
-                result = try withEvaluationWeights {
-                    try Evaluator.evaluate(model, valid, batchSize: min(o.evalBatchSize, Evaluator.defaultBatchSize(for: model)),
-                                           masks: evalMasks)
-                }
-            } catch let stop as StopRequest.Stopped {
-                try saveLast()
-                stoppedBySignal = stop.signal
-                log("\(stop) after epoch \(state.epoch + 1)'s steps; checkpoint \(lastPath) "
-                    + "(rerun with --resume to validate and continue)")
-                return state
-            }
-            guard result.natsPerImage.isFinite, result.natsPerImage <= divergenceLimit else {
-                throw diverged("validation NLL", Float(result.natsPerImage), at: "epoch \(state.epoch + 1)")
-            }
-            state.epoch += 1
-            state.stepInEpoch = 0
-            state.shuffleRNG = epochRNG
-            let trainNLL = state.epochLossSum / Double(max(state.epochImages, 1))
-            state.epochLossSum = 0; state.epochImages = 0
-            // With validation inside the training data it cannot pick a best epoch: keep the last.
-            let improved = o.includeValidation || (state.bestValidNLL.map { result.natsPerImage < Double($0) } ?? true)
-            if improved { state.bestValidNLL = Float(result.natsPerImage); state.bestEpoch = state.epoch }
-            log(String(format: "epoch %d/%d  train NLL %.2f  valid NLL %.2f nats (%.4f bits/dim)%@  %@ elapsed",
-                       state.epoch, o.epochs, trainNLL, result.natsPerImage, result.bitsPerDimension,
-                       improved ? "  *best*" : "", formatDuration(state.elapsedSeconds)))
-            // Checkpoints first: a metrics row never describes an epoch whose checkpoint was lost.
-            try saveLast()
-            if improved { try withEvaluationWeights { try Checkpoint(model: model, training: state).write(to: bestPath) } }
-            try appendMetrics([
-                "epoch": state.epoch, "step": state.step, "train_nll": trainNLL,
-                "valid_nll": result.natsPerImage, "valid_bpd": result.bitsPerDimension,
-                "learning_rate": Double(optimizer.learningRate), "elapsed_s": state.elapsedSeconds,
-                "train_images_per_s": rate,
-            ])
-            lastCheckpoint = Date()
-        }
-        return state
-    }
-
-    /// A training loss or validation NLL above this many nats per image means the run has
-    /// diverged: `divergenceFactor` times what the uniform distribution gives (D ln levels),
-    /// which any model beats by predicting 1/levels everywhere.
-    var divergenceLimit: Double {
-        Trainer.divergenceFactor * Double(model.dimension) * Foundation.log(Double(model.config.levels))
-    }
-    /// See `divergenceLimit`.
-    public static let divergenceFactor = 10.0
-
-    /// The error that stops a diverged run; the checkpoints keep the last good state.
-    func diverged(_ what: String, _ value: Float, at when: String) -> TrainingError {
-        let kept = FileManager.default.fileExists(atPath: lastPath) ? "\(lastPath) keeps the last good state"
-                                                                    : "no checkpoint was written"
-        let why = value.isFinite ? String(format: "%.4g nats, more than %.0f× the uniform model's %.1f", value,
-                                          Trainer.divergenceFactor, divergenceLimit / Trainer.divergenceFactor)
-                                 : "\(value)"
-        return TrainingError(description: "the run diverged: \(what) \(why) at \(when); \(kept). "
-            + "Try a lower learning rate (--lr) or gradient clipping (--clip), then --resume")
     }
 
     /// Runs `body` with the weights that are evaluated: the average when there is one.
@@ -259,39 +126,5 @@ public final class Trainer {
     var evalMasks: Int? {
         guard model is any MaskEnsemble else { return nil }
         return state.options.evalMasks ?? model.config.maskCount
-    }
-
-    func saveLast() throws {
-        if let ensemble = model as? any MaskEnsemble { state.activeMask = ensemble.activeMask }
-        var saved = optimizer.state
-        if let average { saved.slots[WeightAverage.checkpointSlot] = average.values }
-        try Checkpoint(model: model, training: state, optimizer: saved).write(to: lastPath)
-    }
-
-    /// Removes the rows of `metrics.jsonl` for epochs after `epoch`: a run that resumes from an
-    /// earlier checkpoint (the process died after writing a row, or the disk filled) would
-    /// otherwise record those epochs twice.
-    func dropMetrics(after epoch: Int) throws {
-        guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
-        let lines = data.split(separator: UInt8(ascii: "\n"))
-        let kept = lines.filter { line in
-            let row = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
-            return ((row?["epoch"] as? Int) ?? 0) <= epoch
-        }
-        guard kept.count < lines.count else { return }
-        try writeAtomically(Data(kept.map { Data($0) + Data("\n".utf8) }.joined()), to: metricsPath)
-    }
-
-    func appendMetrics(_ row: [String: Any]) throws {
-        let json = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
-        let url = URL(fileURLWithPath: metricsPath)
-        if !FileManager.default.fileExists(atPath: metricsPath) {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: metricsPath, contents: nil)
-        }
-        let h = try FileHandle(forWritingTo: url)
-        defer { try? h.close() }
-        try h.seekToEnd()
-        try h.write(contentsOf: json + Data("\n".utf8))
     }
 }

@@ -66,9 +66,42 @@ struct Train: ParsableCommand {
         only when given; an option that contradicts the run (another --model, --data, --batch-size, ...) is an error.
         """)) var resume = false
 
-    /// The options that may change a run on --resume (`changeOnResume`); every other one must
-    /// agree with the run (`conflictsOnResume`).
-    static let changeableOnResume = "--epochs, --max-minutes, --lr, --lr-decay, --clip, --ema, --dropout, --valid-limit and --data-dir"
+    /// The options that may change a run on --resume (`TrainingOptions.ResumeSetting`, applied by
+    /// `changeOnResume`); every other one must agree with the run (`conflictsOnResume`).
+    static let changeableOnResume: String = {
+        let flags = TrainingOptions.ResumeSetting.allCases.map(option)
+        return flags.dropLast().joined(separator: ", ") + " and " + flags.last!
+    }()
+
+    /// The command-line option of a setting a resumed run may change.
+    static func option(_ setting: TrainingOptions.ResumeSetting) -> String {
+        switch setting {
+        case .epochs: return "--epochs"
+        case .maxMinutes: return "--max-minutes"
+        case .learningRate: return "--lr"
+        case .schedule: return "--lr-decay"
+        case .clipNorm: return "--clip"
+        case .emaDecay: return "--ema"
+        case .dropout: return "--dropout"
+        case .validLimit: return "--valid-limit"
+        case .dataDirectory: return "--data-dir"
+        }
+    }
+
+    /// Whether the command line gives `setting`.
+    func gives(_ setting: TrainingOptions.ResumeSetting) -> Bool {
+        switch setting {
+        case .epochs: return epochsGiven != nil
+        case .maxMinutes: return maxMinutes != nil
+        case .learningRate: return lr != nil
+        case .schedule: return lrDecay != nil
+        case .clipNorm: return clip != nil
+        case .emaDecay: return ema != nil
+        case .dropout: return dropout != nil
+        case .validLimit: return validLimit != nil
+        case .dataDirectory: return dataDir != nil
+        }
+    }
     @Option(parsing: .unconditional, help: "Stop after this many minutes (a checkpoint is written; resume later).")
     var maxMinutes: Double?
     @Option(parsing: .unconditional, help: "Use only the first N training images.") var trainLimit: Int?
@@ -169,7 +202,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(lastPath) cannot continue with \(conflicts.joined(separator: ", ")): --resume keeps "
                     + "the run's model and data (\(Train.changeableOnResume) may change); start a new run with another --out instead")
             }
-            let changes = try changeOnResume(&ck.training!.options)
+            let changes = changeOnResume(&ck.training!.options, to: options)
             let m = try ck.makeModel(path: lastPath)
             trainer = try Trainer(model: m, options: options, resume: ck)
             if options.epochs <= ck.training!.epoch {
@@ -297,32 +330,23 @@ struct Train: ParsableCommand {
         return found
     }
 
-    /// Applies the settings given on the command line that may change when a run resumes;
-    /// returns a description of each change.
-    func changeOnResume(_ saved: inout TrainingOptions) throws -> [String] {
-        var changes: [String] = []
-        if let lr, lr != saved.learningRate {
-            changes.append("lr \(saved.learningRate) -> \(lr)")
-            saved.learningRate = lr
+    /// Applies the settings given on the command line (`given`, built from it) that may change
+    /// when a run resumes; returns a description of each change.
+    func changeOnResume(_ saved: inout TrainingOptions, to given: TrainingOptions) -> [String] {
+        let before = saved
+        let changed = saved.resume(with: given, changing: Set(TrainingOptions.ResumeSetting.allCases.filter(gives)))
+        return changed.compactMap { setting in
+            switch setting {
+            case .epochs, .maxMinutes: return nil  // how far and how long this invocation trains
+            case .learningRate: return "lr \(before.learningRate) -> \(saved.learningRate)"
+            case .schedule: return "lr decay \(lrDecay!)"
+            case .clipNorm: return "clip \(clip!)"
+            case .emaDecay:
+                return before.emaDecay == nil ? "weight averaging from here on, decay \(ema!)" : "weight-average decay \(ema!)"
+            case .dropout: return "dropout \(dropout!)"
+            case .validLimit: return "valid limit \(validLimit!)"
+            case .dataDirectory: return "data folder \(dataDir!)"
+            }
         }
-        if let lrDecay {
-            let schedule = try parseSchedule(lrDecay)
-            if schedule != saved.schedule { changes.append("lr decay \(lrDecay)"); saved.schedule = schedule }
-        }
-        if let clip, clip != saved.clipNorm { changes.append("clip \(clip)"); saved.clipNorm = clip }
-        if let ema, ema != saved.emaDecay {
-            changes.append(saved.emaDecay == nil ? "weight averaging from here on, decay \(ema)" : "weight-average decay \(ema)")
-            saved.emaDecay = ema
-        }
-        if let dropout, dropout != saved.dropout { changes.append("dropout \(dropout)"); saved.dropout = dropout }
-        if let dataDir, dataDir != saved.dataDirectory {
-            changes.append("data folder \(dataDir)")
-            saved.dataDirectory = dataDir
-        }
-        if let validLimit, validLimit != saved.validLimit {
-            changes.append("valid limit \(validLimit)")
-            saved.validLimit = validLimit
-        }
-        return changes
     }
 }
