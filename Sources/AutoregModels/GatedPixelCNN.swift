@@ -84,26 +84,9 @@ public final class GatedPixelCNN: RegisteredModel, ConditionalModel, Convolution
     public var classes: Int { config.classes }
     let verticalInput: MaskedConv2D
     let horizontalInput: MaskedConv2D
+    /// The gated blocks (`GatedPixelCNN+Block.swift`: both passes of a block).
     let blocks: [Block]
     let head: MaskedConv2D
-
-    /// One gated layer: both stacks, the vertical-to-horizontal link and the horizontal 1×1.
-    struct Block {
-        let vertical: MaskedConv2D
-        let horizontal: MaskedConv2D
-        let link: MaskedConv2D
-        let horizontalOut: MaskedConv2D
-        /// [classes, 2n] per stack, when class-conditional.
-        let verticalLabel: Tensor?
-        let horizontalLabel: Tensor?
-        let name: String
-
-        var parameters: [(name: String, tensor: Tensor)] {
-            vertical.parameters + horizontal.parameters + link.parameters + horizontalOut.parameters
-                + (verticalLabel.map { [("\(name).vertical.label", $0)] } ?? [])
-                + (horizontalLabel.map { [("\(name).horizontal.label", $0)] } ?? [])
-        }
-    }
 
     public init(config: ModelConfig) throws {
         guard config.kind == .gatedPixelCNN else {
@@ -174,24 +157,13 @@ public final class GatedPixelCNN: RegisteredModel, ConditionalModel, Convolution
 
     public func logits(_ pixels: Tensor, labels: [Int]?) -> Tensor {
         let x = ImageLayout.input(pixels, config)
-        let batch = x.shape[0], n = options.hiddenChannels
+        let batch = x.shape[0]
         let y = labels.map { labels -> Tensor in
             checkLabels(labels, batch: batch)
             return oneHot(labels, classes: classes)
         }
-        /// Adds the label bias [B, 2n] → [B, 2n, 1, 1] to `f`.
-        func conditioned(_ f: Tensor, _ table: Tensor?) -> Tensor {
-            guard let y, let table else { return f }
-            return f + y.matmul(table).reshaped([batch, 2 * n, 1, 1])
-        }
         var v = verticalInput(x), h = horizontalInput(x)
-        for b in blocks {
-            let vf = conditioned(b.vertical(v), b.verticalLabel)
-            let hf = conditioned(b.horizontal(h, plus: (b.link, vf)), b.horizontalLabel)
-            // tanh(values) ⊙ σ(gates) over the 2n channels; dropout only in training steps.
-            v = vf.gated().dropout()
-            h = b.horizontalOut(hf.gated().dropout(), residual: h)
-        }
+        for block in blocks { (v, h) = block(v, h, labels: y) }
         return ImageLayout.logits(head(h.elu()), config)
     }
 

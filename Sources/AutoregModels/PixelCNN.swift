@@ -82,8 +82,8 @@ public final class PixelCNN: RegisteredModel, ConvolutionalModel, DropoutModel, 
     public let options: Options
     public let ordering: [Int]
     let input: MaskedConv2D
-    /// Per residual block: 1×1 reduce, k×k, 1×1 expand.
-    let blocks: [(reduce: MaskedConv2D, conv: MaskedConv2D, expand: MaskedConv2D)]
+    /// The residual blocks (`PixelCNN+Block.swift`: both passes of a block).
+    let blocks: [ResidualBlock]
     let outputHidden: MaskedConv2D
     let head: MaskedConv2D
 
@@ -106,35 +106,29 @@ public final class PixelCNN: RegisteredModel, ConvolutionalModel, DropoutModel, 
         }
         input = conv(c, n, options.firstKernelSize, .a, "input")
         blocks = options.dilations.enumerated().map { l, d in
-            (conv(n, half, 1, .b, "block\(l).reduce"),
-             conv(half, half, options.kernelSize, .b, dilation: d, "block\(l).conv"),
-             conv(half, n, 1, .b, "block\(l).expand"))
+            ResidualBlock(reduce: conv(n, half, 1, .b, "block\(l).reduce"),
+                          conv: conv(half, half, options.kernelSize, .b, dilation: d, "block\(l).conv"),
+                          expand: conv(half, n, 1, .b, "block\(l).expand"))
         }
         outputHidden = conv(n, n, 1, .b, "output.hidden")
         head = conv(n, outWidth, 1, .b, "output.head")
     }
 
     public var parameters: [(name: String, tensor: Tensor)] {
-        input.parameters + blocks.flatMap { $0.reduce.parameters + $0.conv.parameters + $0.expand.parameters }
+        input.parameters + blocks.flatMap { $0.layers.flatMap(\.parameters) }
             + outputHidden.parameters + head.parameters
     }
 
     public func logits(_ pixels: Tensor) -> Tensor {
-        // Each ReLU is applied inside the convolution that follows it (never stored), and the
-        // residual sum is written by the block's last convolution.
+        // Each ReLU is applied inside the convolution that follows it (never stored).
         var s = input(ImageLayout.input(pixels, config))
-        for b in blocks {
-            let reduced = b.reduce(s, reluInput: true)
-            // Dropout (training only) on the block's middle activation, as in PixelCNN++; it
-            // commutes with the ReLU that `expand` applies (its scale is never negative).
-            s = b.expand(b.conv(reduced, reluInput: true).dropout(), reluInput: true, residual: s)
-        }
+        for block in blocks { s = block(s) }
         let out = head(outputHidden(s, reluInput: true), reluInput: true)
         return ImageLayout.logits(out, config)
     }
 
     public var convolutions: [(layer: MaskedConv2D, readsImage: Bool)] {
-        [(input, true)] + blocks.flatMap { [($0.reduce, false), ($0.conv, false), ($0.expand, false)] }
+        [(input, true)] + blocks.flatMap { $0.layers.map { ($0, false) } }
             + [(outputHidden, false), (head, false)]
     }
 

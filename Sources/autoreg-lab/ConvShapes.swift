@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoregModels
+import AutoregNN
 import AutoregTensor
 import Foundation
 
@@ -25,13 +26,9 @@ struct ConvShape {
 
     var kernelTaps: Int { kernelHeight * kernelWidth }
 
-    /// Taps that some (cout, cin) pair of the mask uses: what our lowering keeps.
+    /// Taps that some (cout, cin) pair of the mask uses: what our lowering keeps (the layer's own selection).
     var keptTaps: [(ky: Int, kx: Int)] {
-        let khw = kernelTaps, pairs = outChannels * inChannels
-        return (0..<khw).compactMap { k in
-            let used = mask.map { m in (0..<pairs).contains { m.data[$0 * khw + k] != 0 } } ?? true
-            return used ? (k / kernelWidth, k % kernelWidth) : nil
-        }
+        MaskedConv2D.keptTaps(mask: mask, shape: [outChannels, inChannels, kernelHeight, kernelWidth])
     }
 
     /// The mask as one KH×KW pattern when every channel pair has the same one (always so for
