@@ -28,33 +28,44 @@ struct Train: ParsableCommand {
         or none (no binarisation: for binary data, or 8-bit data with a 256-level model).
         """, valueName: "how"))
     var binarize: Binarization?
-    @Option(parsing: .unconditional, help: "made: number of connectivity masks to train over (and to average at test time).")
-    var masks: Int = 1
-    @Option(help: "Pixel ordering: natural (raster) or random.")
-    var ordering: PixelOrdering = .natural
-    @Flag(help: "made: add direct input-to-output connections.")
+    @Option(name: .customLong("masks"), parsing: .unconditional,
+            help: "\(ModelFlag.masks.readers): number of connectivity masks to train over (and to average at test time). Default 1.")
+    var masksGiven: Int?
+    @Option(name: .customLong("ordering"), help: "\(ModelFlag.ordering.readers): pixel ordering, natural (raster) or random. Default natural.")
+    var orderingGiven: PixelOrdering?
+    @Flag(help: "\(ModelFlag.direct.readers): add direct input-to-output connections.")
     var direct = false
-    @Flag(help: "gated-pixelcnn: condition on the images' class labels (a per-class bias in every gated layer).")
+    @Flag(help: "\(ModelKind.names(where: \.isConditional)): condition on the images' class labels (a per-class bias in every gated layer).")
     var conditional = false
     @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Number of epochs in all (default: 10; on --resume, the run's own).")
     var epochsGiven: Int?
     var epochs: Int { epochsGiven ?? 10 }
-    @Option(parsing: .unconditional, help: "Minibatch size.") var batchSize: Int = 100
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Minibatch size (default: 100).")
+    var batchSizeGiven: Int?
+    var batchSize: Int { batchSizeGiven ?? 100 }
     @Option(parsing: .unconditional, help: "Learning rate (default: 1e-3).") var lr: Float?
-    @Option(help: "Optimizer.") var optimizer: OptimizerKind = .adam
-    @Option(parsing: .unconditional, help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(name: .customLong("optimizer"), help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: " or ")) (default: adam).")
+    var optimizerGiven: OptimizerKind?
+    var optimizer: OptimizerKind { optimizerGiven ?? .adam }
+    @Option(name: .customLong("momentum"), parsing: .unconditional, help: "SGD momentum (default: 0.9).")
+    var momentumGiven: Float?
+    var momentum: Float { momentumGiven ?? 0.9 }
     @Option(help: "Learning-rate decay per epoch: none, exp:GAMMA or step:EPOCHS:GAMMA (default: none).")
     var lrDecay: String?
     @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value.") var clip: Float?
-    @Option(parsing: .unconditional, help: "L2 weight decay coefficient.") var weightDecay: Float = 0
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay coefficient (default: 0).")
+    var weightDecayGiven: Float?
+    var weightDecay: Float { weightDecayGiven ?? 0 }
     @Option(parsing: .unconditional, help: ArgumentHelp("Polyak averaging: validate, keep best.ckpt and test with a moving average of the weights with this decay, e.g. 0.999.",
                                valueName: "decay"))
     var ema: Float?
     @Option(parsing: .unconditional, help: ArgumentHelp("pixelcnn, gated-pixelcnn: drop out hidden activations with this probability in training steps, e.g. 0.1 (default: 0).",
                                valueName: "rate"))
     var dropout: Float?
-    @Option(parsing: .unconditional, help: "Random seed (weights, masks, data order): the same seed gives the same run.")
-    var seed: UInt64 = 0
+    @Option(name: .customLong("seed"), parsing: .unconditional,
+            help: "Random seed (weights, masks, data order): the same seed gives the same run (default: 0).")
+    var seedGiven: UInt64?
+    var seed: UInt64 { seedGiven ?? 0 }
     @Option(help: "Output folder for checkpoints and metrics.") var out: String?
     @Option(help: ArgumentHelp("""
         Start a new run from this checkpoint's weights (fine-tuning: on other data, say, or with \
@@ -113,9 +124,6 @@ struct Train: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var imageLimit: ImageLimitOptions
 
-    /// --masks, --ordering and --direct, nil at their defaults (not given).
-    var masksGiven: Int? { masks == 1 ? nil : masks }
-    var orderingGiven: PixelOrdering? { ordering == .natural ? nil : ordering }
     /// Every model flag given: the architecture group's and train's own.
     var modelFlags: ModelFlags {
         get throws { try architecture.shape.flags(masks: masksGiven, ordering: orderingGiven, direct: direct ? true : nil) }
@@ -133,7 +141,7 @@ struct Train: ParsableCommand {
         }
         if let lrDecay { _ = try parseSchedule(lrDecay) }
         if let ema, !(ema > 0 && ema < 1) { throw ValidationError("--ema must lie strictly between 0 and 1, got \(ema)") }
-        if masks < 1 { throw ValidationError("--masks must be at least 1") }
+        if let m = masksGiven, m < 1 { throw ValidationError("--masks must be at least 1, got \(m)") }
         if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be a number of at least 0, got \(weightDecay)") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         let model = architecture.model
@@ -319,11 +327,11 @@ struct Train: ParsableCommand {
         if conditional && model.classes == 0 { found.append("--conditional (the run is unconditional)") }
         check("--data", dataGiven?.rawValue, saved.dataset)
         check("--binarize", binarize, saved.binarization)
-        check("--batch-size", batchSize == 100 ? nil : batchSize, saved.batchSize)
-        check("--optimizer", optimizer == .adam ? nil : optimizer, saved.optimizer)
-        check("--momentum", momentum == 0.9 ? nil : momentum, saved.momentum)
-        check("--weight-decay", weightDecay == 0 ? nil : weightDecay, saved.weightDecay)
-        check("--seed", seed == 0 ? nil : seed, saved.seed)
+        check("--batch-size", batchSizeGiven, saved.batchSize)
+        check("--optimizer", optimizerGiven, saved.optimizer)
+        check("--momentum", momentumGiven, saved.momentum)
+        check("--weight-decay", weightDecayGiven, saved.weightDecay)
+        check("--seed", seedGiven, saved.seed)
         check("--train-limit", trainLimit, saved.trainLimit ?? Int.max)
         check("--eval-masks", evalMasks, saved.evalMasks ?? model.maskCount)
         if includeValid && !saved.includeValidation { found.append("--include-valid (the run trains on train alone)") }

@@ -134,6 +134,23 @@ final class BadInputCLITests: CLITestCase {
         assertSucceeds(try run(["train", "--resume", "--model", "made", "--epochs", "2"] + common))
     }
 
+    /// An option given explicitly at its default value still conflicts with a run that used
+    /// another value (it used to be mistaken for "not given").
+    func testResumeRefusesExplicitDefaultsThatDifferFromTheRun() throws {
+        let data = try writePNGFolder("resume-defaults", size: 4, train: ["x": 20], valid: ["x": 4])
+        let out = workDir.appendingPathComponent("made-masks-run").path
+        let common = ["--data", "png", "--data-dir", data, "--out", out]
+        assertSucceeds(try run(["train", "--model", "made", "--hidden", "8", "--masks", "3", "--batch-size", "10",
+                                "--seed", "4", "--epochs", "1"] + common))
+        for (given, expected) in [(["--masks", "1"], "--masks"), (["--batch-size", "100"], "--batch-size 100"),
+                                  (["--seed", "0"], "--seed 0"), (["--hidden", "500"], "--hidden")] {
+            assertFailsCleanly(try run(["train", "--resume", "--epochs", "2"] + given + common), mentioning: [expected, "the run's"])
+        }
+        // Giving the run's own values is fine.
+        assertSucceeds(try run(["train", "--resume", "--epochs", "2", "--masks", "3", "--batch-size", "10", "--seed", "4",
+                                "--hidden", "8"] + common))
+    }
+
     /// --test without a test split fails before training, not after it.
     func testMissingTestSplitFailsBeforeTraining() throws {
         let data = try writePNGFolder("no-test", size: 4, train: ["x": 20], valid: ["x": 4])
