@@ -10,7 +10,7 @@
 #pragma clang fp contract(fast)
 #endif
 
-// Elements per tile: the five tiles of activations (10 KiB) stay in L1 next to the streams.
+// Elements per tile: the tiles of activations and gradients (at most ten, 20 KiB) stay in L1.
 enum { AR_LSTM_TILE = 512 };
 
 // c = sf·cp + si·tg (cp may be NULL: zero previous state).
@@ -46,25 +46,29 @@ AR_HOT void ar_lstm_forward(const float *gates, const float *c_prev, float *h, f
     }
 }
 
-// The vector-Jacobian product of one tile; see ar_lstm_backward. Pointers that may be NULL
-// are handled by the caller (zero tiles for dh, dc, cp; scratch for unwanted outputs).
+// The vector-Jacobian product of one tile into tiles of gradients; see ar_lstm_backward.
+// Pointers that may be NULL are replaced by the caller (a tile of zeros for dh, dc, cp).
 static inline void lstm_tile_backward(const float *restrict so, const float *restrict sf, const float *restrict si,
                                       const float *restrict tg, const float *restrict tc, const float *restrict cp,
                                       const float *restrict dh, const float *restrict dc,
-                                      float *restrict d_o, float *restrict d_f, float *restrict d_i, float *restrict d_g,
-                                      float *restrict dcp, size_t m, int accumulate_gates, int accumulate_prev) {
+                                      float *restrict go, float *restrict gf, float *restrict gi, float *restrict gg,
+                                      float *restrict gp, size_t m) {
     for (size_t j = 0; j < m; j++) {
         float dct = dc[j] + dh[j] * so[j] * (1.0f - tc[j] * tc[j]);  // dL/dc, through h and directly
-        float go = dh[j] * tc[j] * so[j] * (1.0f - so[j]);
-        float gf = dct * cp[j] * sf[j] * (1.0f - sf[j]);
-        float gi = dct * tg[j] * si[j] * (1.0f - si[j]);
-        float gg = dct * si[j] * (1.0f - tg[j] * tg[j]);
-        float gp = dct * sf[j];
-        d_o[j] = accumulate_gates ? d_o[j] + go : go;
-        d_f[j] = accumulate_gates ? d_f[j] + gf : gf;
-        d_i[j] = accumulate_gates ? d_i[j] + gi : gi;
-        d_g[j] = accumulate_gates ? d_g[j] + gg : gg;
-        dcp[j] = accumulate_prev ? dcp[j] + gp : gp;
+        go[j] = dh[j] * tc[j] * so[j] * (1.0f - so[j]);
+        gf[j] = dct * cp[j] * sf[j] * (1.0f - sf[j]);
+        gi[j] = dct * tg[j] * si[j] * (1.0f - si[j]);
+        gg[j] = dct * si[j] * (1.0f - tg[j] * tg[j]);
+        gp[j] = dct * sf[j];
+    }
+}
+
+// dst = src, or dst += src: the choice outside the loop, so that both forms vectorise.
+static inline void lstm_store(float *restrict dst, const float *restrict src, size_t m, int accumulate) {
+    if (accumulate) {
+        for (size_t j = 0; j < m; j++) dst[j] += src[j];
+    } else {
+        for (size_t j = 0; j < m; j++) dst[j] = src[j];
     }
 }
 
@@ -72,9 +76,8 @@ AR_HOT void ar_lstm_backward(const float *gates, const float *c_prev, const floa
                       float *dgates, float *dc_prev, size_t groups, size_t inner, int accumulate_gates,
                       int accumulate_prev) {
     float so[AR_LSTM_TILE], sf[AR_LSTM_TILE], si[AR_LSTM_TILE], tg[AR_LSTM_TILE], tc[AR_LSTM_TILE];
-    // Stand-ins for NULL arguments: zeros to read, and somewhere to write what is not wanted.
-    static const float zeros[AR_LSTM_TILE];
-    float sink[4][AR_LSTM_TILE], sink_prev[AR_LSTM_TILE];
+    float go[AR_LSTM_TILE], gf[AR_LSTM_TILE], gi[AR_LSTM_TILE], gg[AR_LSTM_TILE], gp[AR_LSTM_TILE];
+    static const float zeros[AR_LSTM_TILE];  // stands in for a NULL dh, dc or c_prev
     for (size_t b = 0; b < groups; b++) {
         const float *o = gates + 4 * b * inner, *f = o + inner, *i = f + inner, *g = i + inner;
         for (size_t j0 = 0; j0 < inner; j0 += AR_LSTM_TILE) {
@@ -85,12 +88,16 @@ AR_HOT void ar_lstm_backward(const float *gates, const float *c_prev, const floa
             ar_sigmoid(i + j0, si, m);
             ar_tanh(g + j0, tg, m);
             ar_tanh(c + at, tc, m);
-            float *dgb = dgates ? dgates + 4 * b * inner + j0 : 0;
             lstm_tile_backward(so, sf, si, tg, tc, c_prev ? c_prev + at : zeros, dh ? dh + at : zeros,
-                               dc ? dc + at : zeros,
-                               dgb ? dgb : sink[0], dgb ? dgb + inner : sink[1], dgb ? dgb + 2 * inner : sink[2],
-                               dgb ? dgb + 3 * inner : sink[3], dc_prev ? dc_prev + at : sink_prev, m,
-                               dgates ? accumulate_gates : 0, dc_prev ? accumulate_prev : 0);
+                               dc ? dc + at : zeros, go, gf, gi, gg, gp, m);
+            if (dgates) {
+                float *d = dgates + 4 * b * inner + j0;
+                lstm_store(d, go, m, accumulate_gates);
+                lstm_store(d + inner, gf, m, accumulate_gates);
+                lstm_store(d + 2 * inner, gi, m, accumulate_gates);
+                lstm_store(d + 3 * inner, gg, m, accumulate_gates);
+            }
+            if (dc_prev) lstm_store(dc_prev + at, gp, m, accumulate_prev);
         }
     }
 }
