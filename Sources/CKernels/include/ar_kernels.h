@@ -24,6 +24,19 @@ void ar_gate_forward(const float *x, float *y, size_t groups, size_t inner);
 void ar_gate_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
                       int accumulate);
 
+/// LSTM cell (PixelRNN, van den Oord et al. 2016, eq. 3) over `groups` images: gates holds
+/// [groups, 4, inner] pre-activations as blocks [o | f | i | g], c_prev [groups, inner] (NULL:
+/// a zero state). Writes c = σ(f)·c_prev + σ(i)·tanh(g) and h = σ(o)·tanh(c), both [groups, inner].
+void ar_lstm_forward(const float *gates, const float *c_prev, float *h, float *c, size_t groups, size_t inner);
+/// Vector-Jacobian product of ar_lstm_forward for both outputs at once (gate activations and
+/// tanh(c) recomputed from gates and c): with dL/dc = dc + dh·σ(o)·(1 − tanh²c),
+/// writes dgates [groups, 4, inner] and dc_prev = dL/dc · σ(f), or adds to them when
+/// `accumulate_gates` / `accumulate_prev` is non-zero. dh, dc and c_prev may be NULL (zeros);
+/// dgates and dc_prev may be NULL (not wanted).
+void ar_lstm_backward(const float *gates, const float *c_prev, const float *c, const float *dh, const float *dc,
+                      float *dgates, float *dc_prev, size_t groups, size_t inner, int accumulate_gates,
+                      int accumulate_prev);
+
 /// y = log(1 + exp(x)), stable for large |x|.
 void ar_softplus(const float *x, float *y, size_t n);
 

@@ -1,0 +1,107 @@
+// The Diagonal BiLSTM's change of coordinates (van den Oord et al. 2016, section 3.2 and
+// figure 3): skewing offsets row r by r positions, so that each diagonal of the image becomes
+// a column that a 2 × 1 convolution can step along; unskewing reads the image back.
+
+extension Tensor {
+    /// Row r of every image moved right by r positions: [..., H, W] → [..., H, W + H − 1],
+    /// out[..., r, r + j] = in[..., r, j], zero elsewhere. Diagonal d of the image (the pixels
+    /// with r + j = d, from its top-right end) becomes column d of the result. Differentiable.
+    public func skewed() -> Tensor {
+        precondition(rank >= 2, "skewed() needs a tensor of rank ≥ 2, got \(shape)")
+        let h = shape[rank - 2], w = shape[rank - 1]
+        let wide = h == 0 ? w : w + h - 1
+        var outShape = shape
+        outShape[rank - 1] = wide
+        let planes = h * w == 0 ? 0 : count / (h * w)
+        let outCount = outShape.reduce(1, *)
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(outCount) { y in
+                y.initialize(repeating: 0, count: outCount)
+                for p in 0..<planes {
+                    for r in 0..<h {
+                        (y + (p * h + r) * wide + r).update(from: px.baseAddress! + (p * h + r) * w, count: w)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx, initialized in
+                    for p in 0..<planes {
+                        for r in 0..<h {
+                            copyBlocks(pg.baseAddress! + (p * h + r) * wide + r, srcStride: 0,
+                                       gx + (p * h + r) * w, dstStride: 0, blocks: 1, length: w,
+                                       accumulate: initialized)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of `skewed()`: [..., H, W′] → [..., H, W′ − H + 1], out[..., r, j] =
+    /// in[..., r, r + j] (needs W′ ≥ H − 1). What lies outside that band is not read and gets
+    /// zero gradient. `x.skewed().unskewed()` is x. Differentiable.
+    public func unskewed() -> Tensor {
+        precondition(rank >= 2, "unskewed() needs a tensor of rank ≥ 2, got \(shape)")
+        let h = shape[rank - 2], wide = shape[rank - 1]
+        let w = h == 0 ? wide : wide - h + 1
+        precondition(w >= 0, "unskewed(): a skewed map of height \(h) is at least \(h - 1) wide, got \(shape)")
+        var outShape = shape
+        outShape[rank - 1] = w
+        let planes = h * wide == 0 ? 0 : count / (h * wide)
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(planes * h * w) { y in
+                for p in 0..<planes {
+                    for r in 0..<h {
+                        (y + (p * h + r) * w).update(from: px.baseAddress! + (p * h + r) * wide + r, count: w)
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx, initialized in
+                    if !initialized { gx.initialize(repeating: 0, count: self.count) }
+                    for p in 0..<planes {
+                        for r in 0..<h {
+                            copyBlocks(pg.baseAddress! + (p * h + r) * w, srcStride: 0,
+                                       gx + (p * h + r) * wide + r, dstStride: 0, blocks: 1, length: w,
+                                       accumulate: initialized)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tensor mirrored along `axis` (negative counts from the end): element k of that
+    /// axis becomes element n − 1 − k. Its own inverse. Differentiable.
+    public func flipped(axis: Int) -> Tensor {
+        let (outer, n, inner, _) = split3(axis)
+        /// dst[o, n − 1 − k] (+)= src[o, k] for every block.
+        func mirror(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, accumulate: Bool) {
+            for o in 0..<outer {
+                for k in 0..<n {
+                    copyBlocks(src + (o * n + k) * inner, srcStride: 0, dst + (o * n + n - 1 - k) * inner, dstStride: 0,
+                               blocks: 1, length: inner, accumulate: accumulate)
+                }
+            }
+        }
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(count) { y in mirror(px.baseAddress!, y, accumulate: false) }
+        }
+        return Tensor(shape: shape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx, initialized in mirror(pg.baseAddress!, gx, accumulate: initialized) }
+            }
+        }
+    }
+
+    /// Every image mirrored left to right (the last axis, W, reversed): the Diagonal
+    /// BiLSTM runs its right-to-left direction as the left-to-right one on flipped maps.
+    public func flippedHorizontally() -> Tensor {
+        precondition(rank >= 1, "flippedHorizontally() needs a tensor of rank ≥ 1")
+        return flipped(axis: rank - 1)
+    }
+}
