@@ -10,6 +10,10 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     case pixelcnn
     /// Gated PixelCNN ("Conditional Image Generation with PixelCNN Decoders").
     case gatedPixelCNN = "gated-pixelcnn"
+    /// PixelRNN's Row LSTM ("Pixel Recurrent Neural Networks").
+    case rowLSTM = "row-lstm"
+    /// PixelRNN's Diagonal BiLSTM.
+    case diagonalBiLSTM = "diagonal-bilstm"
 
     /// The model's type: one registry line per model.
     public var type: any RegisteredModel.Type {
@@ -19,6 +23,8 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
         case .made: return MADE.self
         case .pixelcnn: return PixelCNN.self
         case .gatedPixelCNN: return GatedPixelCNN.self
+        case .rowLSTM: return RowLSTM.self
+        case .diagonalBiLSTM: return DiagonalBiLSTM.self
         }
     }
 

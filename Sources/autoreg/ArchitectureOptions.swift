@@ -34,18 +34,20 @@ struct ArchitectureOptions: ParsableArguments {
 struct ModelShapeOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; \(ModelKind.names(where: \.supportsCategorical))). Default: 2 (train: 256 for those on 8-bit data).")
     var levels: Int?
-    @Option(help: "\(ModelFlag.hidden.readers): hidden layer sizes, comma-separated (nade: one; made: one or two). Default 500.")
+    @Option(help: "\(ModelFlag.hidden.readers): hidden layer sizes, comma-separated (nade: one; made: one or two; row-lstm, diagonal-bilstm: the state size h). Default 500 (PixelRNN: 16).")
     var hidden: String?
     @Option(parsing: .unconditional, help: "\(ModelFlag.channels.readers): feature maps per layer (pixelcnn: the residual stream, 2h). Default 64.")
     var channels: Int?
-    @Option(parsing: .unconditional, help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7).")
+    @Option(parsing: .unconditional, help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7); row-lstm, diagonal-bilstm: recurrent layers (default 7).")
     var layers: Int?
     @Option(parsing: .unconditional, help: "\(ModelFlag.kernel.readers): odd size k of the k x k mask-B / vertical and 1 x k horizontal kernels. Default 3.")
     var kernel: Int?
-    @Option(parsing: .unconditional, help: "pixelcnn: odd size of the first, mask-A kernel. Default 7.")
+    @Option(parsing: .unconditional, help: "\(ModelFlag.firstKernel.readers): odd size of the first, mask-A kernel. Default 7.")
     var firstKernel: Int?
     @Option(help: "\(ModelFlag.dilations.readers): one dilation per block, comma-separated, e.g. 1,2,1,4,1,2,1 (gated default; pixelcnn: all 1).")
     var dilations: String?
+    @Option(parsing: .unconditional, help: "\(ModelFlag.outputChannels.readers): maps of the output 1 x 1 layer (32 for MNIST in the PixelRNN paper, 1024 for CIFAR-10). Default 32.")
+    var outputChannels: Int?
 
     func validate() throws {
         if let l = levels, l != 2 && l != 256 { throw ValidationError("--levels must be 2 or 256, got \(l)") }
@@ -57,7 +59,7 @@ struct ModelShapeOptions: ParsableArguments {
         ModelFlags(hidden: try hidden.map { try parseSizes($0, option: "--hidden") }, channels: channels,
                    layers: layers, kernel: kernel, firstKernel: firstKernel,
                    dilations: try dilations.map { try parseSizes($0, option: "--dilations") },
-                   masks: masks, ordering: ordering, direct: direct)
+                   outputChannels: outputChannels, masks: masks, ordering: ordering, direct: direct)
     }
 
     /// A validated configuration of a `kind` model with these options.

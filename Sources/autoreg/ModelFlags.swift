@@ -4,7 +4,7 @@ import AutoregModels
 /// A command-line flag that sets one of a model's own options.
 enum ModelFlag: String, CaseIterable {
     case hidden = "--hidden", channels = "--channels", layers = "--layers", kernel = "--kernel"
-    case firstKernel = "--first-kernel", dilations = "--dilations"
+    case firstKernel = "--first-kernel", dilations = "--dilations", outputChannels = "--output-channels"
     case masks = "--masks", ordering = "--ordering", direct = "--direct"
 }
 
@@ -23,6 +23,7 @@ struct ModelFlags {
     var kernel: Int?
     var firstKernel: Int?
     var dilations: [Int]?
+    var outputChannels: Int?
     var masks: Int?
     var ordering: PixelOrdering?
     var direct: Bool?
@@ -31,7 +32,8 @@ struct ModelFlags {
     var given: [ModelFlag] {
         let set: [ModelFlag: Bool] = [.hidden: hidden != nil, .channels: channels != nil, .layers: layers != nil,
                                       .kernel: kernel != nil, .firstKernel: firstKernel != nil,
-                                      .dilations: dilations != nil, .masks: masks != nil, .ordering: ordering != nil,
+                                      .dilations: dilations != nil, .outputChannels: outputChannels != nil,
+                                      .masks: masks != nil, .ordering: ordering != nil,
                                       .direct: direct != nil]
         return ModelFlag.allCases.filter { set[$0] ?? false }
     }

@@ -34,7 +34,7 @@ final class ReproducibilityTests: XCTestCase {
     }
 
     func testConstructionIsSeeded() throws {
-        for kind in ModelKind.allCases where !(kind.type is any ConvolutionalModel.Type) {
+        for kind in [ModelKind.fvsbn, .nade, .made] {  // the models with seeded orderings
             let config = try makeConfig(kind, 3, 3, hidden: kind == .fvsbn ? [] : [5], ordering: .random, seed: 21)
             let a = buildModel(config), b = buildModel(config)
             XCTAssertEqual(a.ordering, b.ordering, "\(kind)")

@@ -23,7 +23,7 @@ final class RegistryCLITests: CLITestCase {
     func testFlagsAModelDoesNotReadAreRefusedNamingItsReaders() throws {
         let cases: [([String], [String])] = [
             (["--model", "made", "--first-kernel", "5"], ["--first-kernel", "applies to pixelcnn", "not made"]),
-            (["--model", "fvsbn", "--hidden", "10"], ["--hidden", "nade and made", "not fvsbn"]),
+            (["--model", "fvsbn", "--hidden", "10"], ["--hidden", "nade, made", "not fvsbn"]),
             (["--model", "pixelcnn", "--ordering", "random"], ["--ordering", "fvsbn, nade and made", "not pixelcnn"]),
             (["--model", "nade", "--channels", "8", "--layers", "2"], ["--channels, --layers", "apply to", "not nade"]),
         ]
