@@ -38,19 +38,27 @@ public final class DiagonalBiLSTM: RegisteredModel {
         func callAsFunction(_ s: Tensor) -> Tensor {
             let (b, height, width) = (s.shape[0], s.shape[2], s.shape[3])
             let units = stateToState.weight.shape[1]
-            // The input-to-state terms, skewed: column j holds diagonal j of the image.
-            let gatesIn = inputToState(s).skewed()
+            // The input-to-state terms, skewed (column j holds diagonal j of the image) and
+            // transposed once, so that each step reads a contiguous row instead of a column.
+            let gatesIn = inputToState(s).skewed().transposedInner()
             // The state of the previous column, [B, h, H, 1]: zero left of the image.
             var hidden = Tensor(shape: [b, units, height, 1], data: [Float](repeating: 0, count: b * units * height))
             var cell: Tensor? = nil
             var columns: [Tensor] = []
             columns.reserveCapacity(width + height - 1)
+            // The 2×1 state-to-state kernel as two 1×1 products, on the previous column and
+            // on it shifted down one row (the neighbour above): no im2col per step.
+            let below = stateToState.weight.slice(axis: 2, start: 1, length: 1)
+            let above = stateToState.weight.slice(axis: 2, start: 0, length: 1)
             for j in 0..<(width + height - 1) {
-                let gates = stateToState(hidden, residual: gatesIn.column(j).reshaped([b, 4 * units, height, 1]))
+                let gates = Tensor.sumOfConvolutions(
+                    [ConvolutionTerm(input: hidden, weight: below, bias: stateToState.bias, padding: .same),
+                     ConvolutionTerm(input: hidden.shifted(down: 1, right: 0), weight: above, bias: nil, padding: .same)],
+                    plus: gatesIn.row(j).reshaped([b, 4 * units, height, 1]))
                 (hidden, cell) = Tensor.lstmCell(gates: gates, previousCell: cell)
                 columns.append(hidden.reshaped([b, units, height]))
             }
-            return Tensor.stack(columns, axis: 3).unskewed()
+            return Tensor.stack(columns, axis: 2).transposedInner().unskewed()
         }
     }
 
