@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Draws the receptive field of the centre pixel of a 28x28 image for PixelCNN and Gated
-# PixelCNN at depths 1, 2, 4 and 8 into docs/images/ (untrained models: the receptive field
+# Draws the receptive field of the centre pixel of a 28x28 image for PixelCNN, Gated
+# PixelCNN, Row LSTM and Diagonal BiLSTM at depths 1, 2, 4 and 8 into docs/images/ (untrained models: the receptive field
 # is a property of the architecture), and prints each one's blind-spot size.
 # AUTOREG=path/to/autoreg uses that binary instead of building a release one.
 set -euo pipefail
@@ -12,7 +12,7 @@ fi
 out=${OUT:-docs/images}
 pixel=${PIXEL:-14,14}
 mkdir -p "$out"
-for model in pixelcnn gated-pixelcnn; do
+for model in pixelcnn gated-pixelcnn row-lstm diagonal-bilstm; do
     for layers in 1 2 4 8; do
         file="$out/receptive-field-$model-$layers.png"
         echo "== $model, $layers layers: $file"
