@@ -3,8 +3,8 @@
 # (a) places outside a model's own files that name a concrete model type or decide on the model kind;
 # (b) places that pick the output distribution from `levels == 2` outside its own type.
 cd "${1:-.}"
-own='Sources/AutoregModels/(FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN)[^/]*\.swift'
+own='Sources/AutoregModels/(FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN|RowLSTM|DiagonalBiLSTM|PixelRNN)[^/]*\.swift'
 echo "== (a) model kind"
-grep -rnE 'switch [a-zA-Z.]*kind \{|[kK]ind (==|!=) \.(fvsbn|nade|made|pixelcnn|gatedPixelCNN)\b|isConvolutional|hasDropout|as[?!] (FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN)\b|\bis (FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN)\b|(case|==|!=) \.(fvsbn|nade|made|pixelcnn|gatedPixelCNN)\b|\b(FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN)\(' Sources --include=*.swift | grep -vE "^($own)"
+grep -rnE 'switch [a-zA-Z.]*kind \{|[kK]ind (==|!=) \.(fvsbn|nade|made|pixelcnn|gatedPixelCNN|rowLSTM|diagonalBiLSTM)\b|isConvolutional|hasDropout|as[?!] (FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN|RowLSTM|DiagonalBiLSTM)\b|\bis (FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN|RowLSTM|DiagonalBiLSTM)\b|(case|==|!=) \.(fvsbn|nade|made|pixelcnn|gatedPixelCNN|rowLSTM|diagonalBiLSTM)\b|\b(FVSBN|NADE|MADE|PixelCNN|GatedPixelCNN|RowLSTM|DiagonalBiLSTM)\(' Sources --include=*.swift | grep -vE "^($own)"
 echo "== (b) output distribution"
 grep -rnE 'levels (==|!=) 2' Sources/AutoregModels Sources/AutoregTraining Sources/autoreg Sources/autoreg-lab --include=*.swift
