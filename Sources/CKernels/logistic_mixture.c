@@ -22,13 +22,6 @@
 // Upper bound for the per-pixel scratch arrays on the stack; the Swift side refuses more.
 enum { DLM_MAX_COMPONENTS = 256, DLM_MAX_CHANNELS = 3 };
 
-static inline float dlm_softplus(float x) { return (x > 0 ? x : 0) + log1pf(expf(-fabsf(x))); }
-
-static inline float dlm_sigmoid(float x) {
-    float e = expf(-fabsf(x));
-    return x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
-}
-
 // log(1 − e^−d) for d > 0, from d and log d (log d stays exact where d underflows).
 static inline float dlm_log1mexp(float d, float log_d) {
     if (d < 1e-3f) return log_d - 0.5f * d + d * d * (1.0f / 24);
@@ -43,28 +36,36 @@ static inline float dlm_d_over_expm1(float d) {
 }
 
 // log P(bin v | mean m, log-scale s) and, when dm is non-null, its derivatives d/dm and d/ds.
+// With a = (upper − m)/σ and b = (lower − m)/σ: −softplus(−a) unless v is the top bin,
+// −softplus(b) unless v is the bottom bin, and log(1 − e^−d) for a middle bin. Each softplus
+// and its sigmoid come from one exponential, and the forward pass computes no sigmoid.
 static inline float dlm_log_bin(int v, float m, float s, float *dm, float *ds) {
     float inv = expf(-s);
     float lower = (float)(2 * v - 256) / 255.0f, upper = (float)(2 * v - 254) / 255.0f;
     float a = (upper - m) * inv, b = (lower - m) * inv;
-    float logp, dc, dsv;
-    if (v <= 0) {
-        logp = -dlm_softplus(-a);
-        float sa = dlm_sigmoid(-a);
-        dc = inv * sa;
-        dsv = -a * sa;
-    } else if (v >= 255) {
-        logp = -dlm_softplus(b);
-        float sb = dlm_sigmoid(b);
-        dc = -inv * sb;
-        dsv = b * sb;
-    } else {
+    float logp = 0, dc = 0, dsv = 0;  // dc: derivative with respect to the centred value x − m
+    if (v > 0) {
+        float e = expf(-fabsf(b));
+        logp -= (b > 0 ? b : 0) + log1pf(e);
+        if (dm) {
+            float sb = (b >= 0 ? 1.0f : e) / (1.0f + e);  // sigmoid(b)
+            dc -= inv * sb;
+            dsv += b * sb;
+        }
+    }
+    if (v < 255) {
+        float e = expf(-fabsf(a));
+        logp -= (a < 0 ? -a : 0) + log1pf(e);
+        if (dm) {
+            float sa = (a <= 0 ? 1.0f : e) / (1.0f + e);  // sigmoid(−a)
+            dc += inv * sa;
+            dsv -= a * sa;
+        }
+    }
+    if (v > 0 && v < 255) {
         float d = (2.0f / 255.0f) * inv;
-        float log_d = -4.84811638f - s;  // log(2/255) − s
-        logp = -dlm_softplus(-a) - dlm_softplus(b) + dlm_log1mexp(d, log_d);
-        float sa = dlm_sigmoid(-a), sb = dlm_sigmoid(b);
-        dc = inv * (sa - sb);  // d/dx of the centred value x − m
-        dsv = -a * sa + b * sb - dlm_d_over_expm1(d);
+        logp += dlm_log1mexp(d, -4.84811638f - s);  // log d = log(2/255) − s
+        if (dm) dsv -= dlm_d_over_expm1(d);
     }
     if (dm) {
         *dm = -dc;
