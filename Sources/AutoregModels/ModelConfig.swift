@@ -77,7 +77,14 @@ public struct ModelConfig: Sendable {
         }
         if sizes.count > 4096 { try fail("\(kind): \(sizes.count) size fields is implausibly many") }
         if levels != 2 && levels != 256 { try fail("levels must be 2 (binary) or 256 (8-bit), got \(levels)") }
-        if output != .forLevels(levels) { try fail("\(output) is not an output Autoreg models") }
+        if case .logisticMixture = output {
+            if channels != 1 {
+                try fail("\(output) outputs model grey images (1 channel) so far: colour needs the mixture's coupling "
+                    + "of G and B to R per pixel; use categorical outputs for \(channels) channels")
+            }
+        } else if output != .forLevels(levels) {
+            try fail("\(output) is not an output Autoreg models")
+        }
         if levels != 2 && !kind.supportsCategorical {
             try fail("\(kind) models binary pixels only (levels 2); \(ModelKind.names(where: \.supportsCategorical)) "
                 + "also model 8-bit pixels")

@@ -7,13 +7,19 @@ import Foundation
 ///
 /// `levels` is the depth of the pixels the distribution covers (2 for binary pixels, 256
 /// for 8-bit ones); `width` is the number of outputs per sub-pixel (1 logit for Bernoulli,
-/// one per level for the categorical softmax). A new output (for example a discretised
-/// logistic mixture) is a new case here, and every model can use it.
+/// one per level for the categorical softmax, 3K for a K-component logistic mixture). A new
+/// output is a new case here, and every model can use it.
 public enum PixelDistribution: Equatable, Hashable, Sendable {
     /// Binary pixels: one logit of p(x = 1) per sub-pixel.
     case bernoulli
     /// Pixels in 0..<levels: a softmax over `levels` logits per sub-pixel.
     case categorical(levels: Int)
+    /// 8-bit grey pixels: a discretised mixture of `components` logistics per sub-pixel
+    /// (PixelCNN++, Salimans et al. 2017): mixture logits, means and log-scales, 3K outputs
+    /// laid out as `LogisticMixture` says. Colour needs the per-pixel coupling of the paper
+    /// (the means of G and B depending on R), which the per-sub-pixel head does not carry, so
+    /// `ModelConfig.validate` refuses it for more than one channel.
+    case logisticMixture(components: Int)
 
     /// The distribution for pixels with `levels` values: Bernoulli for 2, categorical otherwise.
     public static func forLevels(_ levels: Int) -> PixelDistribution {
@@ -25,7 +31,14 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
         switch self {
         case .bernoulli: return 2
         case let .categorical(levels): return levels
+        case .logisticMixture: return LogisticMixture.levels
         }
+    }
+
+    /// The engine's mixture for one grey sub-pixel, for `.logisticMixture`.
+    var mixture: LogisticMixture? {
+        guard case let .logisticMixture(k) = self else { return nil }
+        return LogisticMixture(components: k, channels: 1)
     }
 
     /// Outputs per sub-pixel: the last axis of a model's logits ([B, D] when 1, else [B, D, width]).
@@ -33,6 +46,7 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
         switch self {
         case .bernoulli: return 1
         case let .categorical(levels): return levels
+        case let .logisticMixture(k): return 3 * k
         }
     }
 
@@ -48,6 +62,8 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
             return logits.bernoulliNLL(targets: pixels)
         case .categorical:
             return logits.categoricalNLL(targets: pixels.data.map { Int32($0) })
+        case .logisticMixture:
+            return logits.logisticMixtureNLL(pixels: pixels, mixture: mixture!, layout: .channelsLast)
         }
     }
 
@@ -56,9 +72,10 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
         nllTerms(logits: logits, pixels: pixels).sum(axis: 1)
     }
 
-    /// Draws one sub-pixel from its `width` outputs at `temperature`, consuming exactly one
-    /// uniform number. Returns the value and the probability recorded beside it: p(x = 1) for
-    /// Bernoulli pixels, the mean E[x] / (levels − 1) for categorical ones.
+    /// Draws one sub-pixel from its `width` outputs at `temperature`, consuming a fixed number
+    /// of uniform numbers (`uniformsPerDraw`), so that every sampler draws the same images from
+    /// the same generator. Returns the value and the probability recorded beside it: p(x = 1)
+    /// for Bernoulli pixels, the mean E[x] / (levels − 1) for 8-bit ones.
     @inline(__always)
     public func draw(_ logits: UnsafeBufferPointer<Float>, temperature: Float,
                      rng: inout RandomGenerator) -> (value: Float, probability: Float) {
@@ -69,14 +86,23 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
         case let .categorical(levels):
             let (value, mean) = sampleCategorical(Array(logits), temperature: temperature, rng: &rng)
             return (Float(value), mean / Float(levels - 1))
+        case .logisticMixture:
+            let m = mixture!, p = logits.baseAddress!
+            let value = m.sample(p, temperature: temperature, rng: &rng)[0]
+            let mean = m.conditionalMeans(p, values: [value], temperature: temperature)[0]
+            return (Float(value), mean / Float(LogisticMixture.levels - 1))
         }
     }
+
+    /// Uniform numbers one `draw` consumes.
+    public var uniformsPerDraw: Int { mixture?.uniformsPerSample ?? 1 }
 
     /// How training logs name it: "Bernoulli outputs", "256-way softmax outputs".
     public var summary: String {
         switch self {
         case .bernoulli: return "Bernoulli outputs"
         case let .categorical(levels): return "\(levels)-way softmax outputs"
+        case let .logisticMixture(k): return "\(k)-component discretised logistic mixture outputs"
         }
     }
 }
@@ -87,10 +113,11 @@ extension PixelDistribution: CustomStringConvertible, LosslessStringConvertible 
         switch self {
         case .bernoulli: return "bernoulli"
         case let .categorical(levels): return "categorical:\(levels)"
+        case let .logisticMixture(k): return "logistic-mixture:\(k)"
         }
     }
 
-    /// Parses `description`; "categorical" alone means 256 levels.
+    /// Parses `description`; "categorical" alone means 256 levels, "logistic-mixture" 10 components.
     public init?(_ text: String) {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         switch (parts.first, parts.count) {
@@ -99,6 +126,10 @@ extension PixelDistribution: CustomStringConvertible, LosslessStringConvertible 
         case ("categorical", 2):
             guard let n = Int(parts[1]), n >= 2, n <= 1 << 16 else { return nil }
             self = .categorical(levels: n)
+        case ("logistic-mixture", 1): self = .logisticMixture(components: 10)
+        case ("logistic-mixture", 2):
+            guard let k = Int(parts[1]), k >= 1, k <= LogisticMixture.maxComponents else { return nil }
+            self = .logisticMixture(components: k)
         default: return nil
         }
     }

@@ -155,7 +155,8 @@ struct Train: ParsableCommand {
         if let initFrom {
             if resume { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
             let shapeGiven = try modelFlags.given.map(\.rawValue)
-                + [("--levels", architecture.shape.levels != nil), ("--conditional", conditional)].filter(\.1).map(\.0)
+                + [("--levels", architecture.shape.levels != nil), ("--output", architecture.shape.output != nil),
+                   ("--conditional", conditional)].filter(\.1).map(\.0)
             if !shapeGiven.isEmpty {
                 throw ValidationError("\(shapeGiven.joined(separator: ", ")) cannot change the architecture of \(initFrom); "
                                       + "--init-from takes it from the checkpoint")
@@ -315,6 +316,7 @@ struct Train: ParsableCommand {
         }
         check("--model", architecture.modelGiven, model.kind)
         check("--levels", architecture.shape.levels, model.levels)
+        check("--output", architecture.shape.output, model.output)
         // Model flags: the options they give must be the run's own.
         if let flags = try? modelFlags, !flags.given.isEmpty {
             do {

@@ -31,7 +31,7 @@ final class CachedSamplerTests: XCTestCase {
                                   temperature: Float = 1,
                                   file: StaticString = #filePath, line: UInt = #line) -> Sample? {
         let model = randomModel(config)
-        let d = config.dimension, width = config.levels == 2 ? 1 : config.levels
+        let d = config.dimension, width = config.output.width
         let what = "\(config.kind) \(config.height)x\(config.width)x\(config.channels) levels \(config.levels)"
         var last: Sample?
         for seed in seeds {
@@ -117,6 +117,15 @@ final class CachedSamplerTests: XCTestCase {
     func testGatedCategorical() throws {
         assertCachedMatchesNaive(try convConfig(.gatedPixelCNN, 6, 5, levels: 256, hiddenChannels: 6, layers: 2, dilations: [2, 1]),
                                  count: 2)
+    }
+
+    /// The logistic-mixture output: each draw takes two uniforms, through the same `draw`.
+    func testLogisticMixtureOutputs() throws {
+        for kind in [ModelKind.gatedPixelCNN, .pixelcnn] {
+            var config = try convConfig(kind, 4, 5, levels: 256, hiddenChannels: 8, layers: 2)
+            config.output = .logisticMixture(components: 3)
+            assertCachedMatchesNaive(config)
+        }
     }
 
     func testGatedKernel5() throws {

@@ -79,9 +79,13 @@ final class RegistryTests: XCTestCase {
 /// `PixelDistribution`: the output width, the per-sub-pixel NLL and the draw.
 final class PixelDistributionTests: XCTestCase {
     func testNamesRoundTrip() {
-        for d in [PixelDistribution.bernoulli, .categorical(levels: 256), .categorical(levels: 4)] {
+        for d in [PixelDistribution.bernoulli, .categorical(levels: 256), .categorical(levels: 4), .logisticMixture(components: 5)] {
             XCTAssertEqual(PixelDistribution(d.description), d)
         }
+        XCTAssertEqual(PixelDistribution("logistic-mixture"), .logisticMixture(components: 10))
+        XCTAssertNil(PixelDistribution("logistic-mixture:0"))
+        XCTAssertNil(PixelDistribution("logistic-mixture:x"))
+        XCTAssertEqual([PixelDistribution.logisticMixture(components: 5).width, PixelDistribution.logisticMixture(components: 5).levels], [15, 256])
         XCTAssertEqual(PixelDistribution("categorical"), .categorical(levels: 256))
         XCTAssertNil(PixelDistribution("categorical:1"))
         XCTAssertNil(PixelDistribution("gaussian"))
@@ -92,7 +96,7 @@ final class PixelDistributionTests: XCTestCase {
     /// exp(−NLL) over every value of a sub-pixel sums to 1, for random logits.
     func testProbabilitiesOfAllValuesSumToOne() {
         var rng = RandomGenerator(seed: 3)
-        for d in [PixelDistribution.bernoulli, .categorical(levels: 5), .categorical(levels: 256)] {
+        for d in [PixelDistribution.bernoulli, .categorical(levels: 5), .categorical(levels: 256), .logisticMixture(components: 4)] {
             let logits = (0..<d.width).map { _ in rng.normal() * 4 }
             var total = 0.0
             for v in 0..<d.levels {
@@ -119,5 +123,43 @@ final class PixelDistributionTests: XCTestCase {
             XCTAssertEqual(Double(mean), (e[1] + 2 * e[2]) / z / 2, accuracy: 1e-5)
         }
         for k in 0..<3 { XCTAssertEqual(Double(count[k]) / Double(n), e[k] / z, accuracy: 0.015) }
+    }
+
+    /// A mixture draw consumes `uniformsPerDraw` (two) uniforms, always, and records its mean.
+    func testMixtureDrawsConsumeAFixedNumberOfUniforms() {
+        let d = PixelDistribution.logisticMixture(components: 3)
+        XCTAssertEqual(d.uniformsPerDraw, 2)
+        var rng = RandomGenerator(seed: 4), params = RandomGenerator(seed: 5)
+        for _ in 0..<200 {
+            let logits = (0..<d.width).map { _ in params.normal() * 3 }
+            var copy = rng
+            let (v, p) = logits.withUnsafeBufferPointer { d.draw($0, temperature: 1, rng: &rng) }
+            for _ in 0..<d.uniformsPerDraw { _ = copy.uniform() }
+            XCTAssertEqual(copy.next(), rng.next())
+            XCTAssertTrue(v >= 0 && v <= 255 && v == v.rounded())
+            XCTAssertTrue(p >= 0 && p <= 1)
+        }
+    }
+
+    /// Every model that outputs 8-bit pixels takes the mixture head: exactly normalised over
+    /// all 65 536 values of a 1×2 grey image, and refused for colour images.
+    func testEveryEightBitModelTakesTheMixtureOutput() throws {
+        for kind in ModelKind.allCases where kind.supportsCategorical {
+            var options = kind.optionsType.init()
+            if options is PixelCNN.Options { options = PixelCNN.Options(hiddenChannels: 8, layers: 1) }
+            if options is GatedPixelCNN.Options { options = GatedPixelCNN.Options(hiddenChannels: 6, layers: 1) }
+            if options is MADE.Options { options = MADE.Options(hidden: [7]) }
+            if options is PixelRNNOptions { options = PixelRNNOptions(hiddenUnits: 4, layers: 1, outputChannels: 6) }
+            let config = ModelConfig(kind: kind, height: 1, width: 2, output: .logisticMixture(components: 3), seed: 2,
+                                     options: options)
+            let model = try makeModel(config)
+            perturbParameters(model, std: 0.3, seed: 3)
+            XCTAssertEqual(totalProbabilityTwoSubpixels { model.nll($0) }, 1, accuracy: 1e-3, "\(kind)")
+            var colour = config
+            colour.channels = 3
+            XCTAssertThrowsError(try makeModel(colour), "\(kind)") { XCTAssertTrue("\($0)".contains("grey"), "\($0)") }
+        }
+        XCTAssertThrowsError(try makeModel(ModelConfig(kind: .nade, height: 2, width: 2, output: .logisticMixture(components: 2),
+                                                       options: nil)))
     }
 }

@@ -12,25 +12,6 @@ final class BadInputCLITests: CLITestCase {
     override var workDirLabel: String { "autoreg-bad-input" }
     override var defaultTimeout: TimeInterval { 120 }
 
-    /// A PNG data set of `size`x`size` grey images, one subfolder per class in each split.
-    func writePNGFolder(_ name: String, size: Int = 28, train: [String: Int], valid: [String: Int],
-                        test: [String: Int] = [:]) throws -> String {
-        let root = workDir.appendingPathComponent(name)
-        var rng = RandomGenerator(seed: 7)
-        for (split, classes) in [("train", train), ("valid", valid), ("test", test)] {
-            for (cls, count) in classes {
-                let dir = root.appendingPathComponent("\(split)/\(cls)")
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                for i in 0..<count {
-                    let pixels = (0..<size * size).map { _ in UInt8(rng.int(below: 256)) }
-                    try PNG.write(RasterImage(width: size, height: size, channels: 1, pixels: pixels),
-                                  to: dir.appendingPathComponent("\(i).png").path)
-                }
-            }
-        }
-        return root.path
-    }
-
     func smallGated(classes: Int, levels: Int = 256, size: Int = 28) throws -> ModelConfig {
         try ModelConfig(kind: .gatedPixelCNN, height: size, width: size, levels: levels, hiddenChannels: 4, layers: 1, classes: classes)
     }

@@ -1,3 +1,5 @@
+import AutoregImaging
+import AutoregTensor
 import Foundation
 import XCTest
 
@@ -107,5 +109,24 @@ class CLITestCase: XCTestCase {
         for f in fragments {
             XCTAssertTrue(errorLine?.contains(f) ?? false, "error line '\(errorLine ?? "")' mentions '\(f)'", file: file, line: line)
         }
+    }
+
+    /// A PNG data set of `size`x`size` grey images, one subfolder per class in each split.
+    func writePNGFolder(_ name: String, size: Int = 28, train: [String: Int], valid: [String: Int],
+                        test: [String: Int] = [:]) throws -> String {
+        let root = workDir.appendingPathComponent(name)
+        var rng = RandomGenerator(seed: 7)
+        for (split, classes) in [("train", train), ("valid", valid), ("test", test)] {
+            for (cls, count) in classes {
+                let dir = root.appendingPathComponent("\(split)/\(cls)")
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                for i in 0..<count {
+                    let pixels = (0..<size * size).map { _ in UInt8(rng.int(below: 256)) }
+                    try PNG.write(RasterImage(width: size, height: size, channels: 1, pixels: pixels),
+                                  to: dir.appendingPathComponent("\(i).png").path)
+                }
+            }
+        }
+        return root.path
     }
 }

@@ -38,3 +38,38 @@ final class RegistryCLITests: CLITestCase {
         for kind in ModelKind.allCases { XCTAssertTrue(r.stdout.contains(kind.rawValue), "\(kind) missing from help") }
     }
 }
+
+/// `--output logistic-mixture:K` through the commands a user runs: train, eval, sample (the
+/// cached and naive samplers agree), and the refusals.
+final class OutputDistributionCLITests: CLITestCase {
+    override var workDirLabel: String { "autoreg-output-cli" }
+    override var trailingArguments: [String] { ["--threads", "1"] }
+    override var defaultTimeout: TimeInterval { 120 }
+
+    func testLogisticMixtureOutput() throws {
+        let data = try writePNGFolder("grey", size: 6, train: ["x": 30], valid: ["x": 10])
+        let out = workDir.appendingPathComponent("mixture-run").path
+        let common = ["--data", "png", "--data-dir", data]
+        let r = try run(["train", "--model", "gated-pixelcnn", "--channels", "6", "--layers", "2",
+                         "--output", "logistic-mixture:3", "--epochs", "1", "--out", out] + common)
+        assertSucceeds(r)
+        XCTAssertTrue(r.stdout.contains("3-component discretised logistic mixture outputs"), r.stdout)
+        let e = try run(["eval", "--checkpoint", out + "/best.ckpt", "--split", "valid"] + common)
+        assertSucceeds(e)
+        XCTAssertTrue(e.stdout.contains("bits/dim"), e.stdout)
+        for sampler in ["cached", "naive"] {
+            assertSucceeds(try run(["sample", "--checkpoint", out + "/best.ckpt", "-n", "2", "--seed", "4",
+                                    "--sampler", sampler, "--out", "s-\(sampler).png"]))
+        }
+        let a = try Data(contentsOf: workDir.appendingPathComponent("s-cached.png"))
+        let b = try Data(contentsOf: workDir.appendingPathComponent("s-naive.png"))
+        XCTAssertEqual(a, b, "cached and naive samples differ")
+        // Refusals: a binary model, a model without 8-bit outputs, a bad K.
+        assertFailsCleanly(try run(["train", "--model", "made", "--levels", "2", "--output", "logistic-mixture:3",
+                                    "--out", "x"] + common), mentioning: ["--output", "--levels 2"])
+        assertFailsCleanly(try run(["train", "--model", "nade", "--output", "logistic-mixture", "--out", "y"] + common),
+                           mentioning: ["nade", "binary"])
+        assertFailsCleanly(try run(["train", "--model", "made", "--output", "logistic-mixture:0", "--out", "z"] + common),
+                           mentioning: ["--output"])
+    }
+}
