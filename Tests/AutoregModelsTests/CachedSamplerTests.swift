@@ -155,6 +155,13 @@ final class CachedSamplerTests: XCTestCase {
         XCTAssertNil(made.samplingMethod(.cached))
         XCTAssertTrue(gated is any CachedSampling && pixelcnn is any CachedSampling)
         XCTAssertFalse(nade is any CachedSampling || made is any CachedSampling)
+        // The PixelRNN models too (PixelRNNCachedSamplerTests checks what they draw).
+        for kind in [ModelKind.rowLSTM, .diagonalBiLSTM] {
+            let rnn = buildModel(ModelConfig(kind: kind, height: 3, width: 3,
+                                             options: PixelRNNOptions(hiddenUnits: 4, layers: 1, outputChannels: 4)))
+            XCTAssertEqual(rnn.samplingMethod(.automatic), .cached, "\(kind)")
+            XCTAssertTrue(rnn is any CachedSampling, "\(kind)")
+        }
 
         // NADE's automatic sampler is its running-sum one.
         perturbParameters(nade, std: 0.5, seed: 2)
