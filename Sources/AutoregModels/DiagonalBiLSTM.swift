@@ -275,7 +275,8 @@ extension DiagonalBiLSTM.Direction {
             let m = batch, g = 4 * units
             beginRow(r)
             inputToState.multiply(input, rows: width * m, into: fromAbove)
-            for c in reversed ? Array((0..<width).reversed()) : Array(0..<width) {
+            for i in 0..<width {
+                let c = reversed ? width - 1 - i : i
                 advance(r, c, gates: fromAbove + c * m * g)
             }
         }
