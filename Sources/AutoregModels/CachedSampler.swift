@@ -9,7 +9,8 @@ import CKernels
 // from its input at positions up to (r, c) in raster order (Gated PixelCNN's vertical stack:
 // from rows < r). Sampling in raster order can therefore keep each layer's activations at
 // the positions already generated and compute, per step, only what the new position needs:
-// a whole sample costs about one forward pass instead of H·W·C of them.
+// a whole sample costs about one forward pass instead of H·W·C of them. The PixelRNN models
+// carry their LSTM states through the same raster loop (`PixelRNN+Cached.swift`).
 //
 // Activations live in `Plane`s laid out [row][column][image][channel] (channels last, the
 // images of the batch side by side), so that one position of all N images is a contiguous

@@ -9,7 +9,7 @@ struct SampleBench: ParsableCommand {
         commandName: "sample",
         abstract: "Seconds to sample --count images from a freshly initialised model.",
         discussion: """
-        --sampler cached (pixelcnn, gated-pixelcnn) times whole samples: the median and range \
+        --sampler cached (\(ModelKind.names(where: \.hasCachedSampler))) times whole samples: the median and range \
         over --steps runs after --warmup. --sampler naive reruns the network once per \
         sub-pixel; every pass costs the same, so it times the first --pixels passes (the rest \
         observed, hence skipped) and scales to all H·W·C, as benchmarks/pytorch_bench.py does. \

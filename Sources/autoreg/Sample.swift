@@ -12,7 +12,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Checkpoint file.") var checkpoint: String
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Softmax temperature (1 = the model's distribution).") var temperature: Float = 1
-    @Option(help: "Sampler: cached (pixelcnn, gated-pixelcnn: about one forward pass in all), naive (one full pass per sub-pixel; the same images), auto (the fastest exact one).")
+    @Option(help: "Sampler: cached (\(ModelKind.names(where: \.hasCachedSampler)): about one forward pass in all), naive (one full pass per sub-pixel; the same images), auto (the fastest exact one).")
     var sampler: Sampler = .automatic
     @Option(parsing: .unconditional, help: "Class label to condition on (class-conditional checkpoints only).") var label: Int?
     @Option(parsing: .unconditional, help: "Enlarge each pixel this many times.") var scale: Int = 3

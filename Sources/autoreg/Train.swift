@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Polyak averaging: validate, keep best.ckpt and test with a moving average of the weights with this decay, e.g. 0.999.",
                                valueName: "decay"))
     var ema: Float?
-    @Option(parsing: .unconditional, help: ArgumentHelp("pixelcnn, gated-pixelcnn: drop out hidden activations with this probability in training steps, e.g. 0.1 (default: 0).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("\(ModelKind.withDropout): drop out hidden activations with this probability in training steps, e.g. 0.1 (default: 0).",
                                valueName: "rate"))
     var dropout: Float?
     @Option(name: .customLong("seed"), parsing: .unconditional,

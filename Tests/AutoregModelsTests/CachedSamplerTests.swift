@@ -7,81 +7,6 @@ import XCTest
 /// sub-pixel) draws for the same generator, with the same recorded probabilities, and its
 /// per-step logits must be the full forward pass's logits of the finished images.
 final class CachedSamplerTests: XCTestCase {
-    /// A model with seeded random weights (large enough that every layer matters).
-    func randomModel(_ config: ModelConfig, seed: UInt64 = 3) -> any AutoregressiveModel {
-        let model = buildModel(config)
-        perturbParameters(model, std: 0.25, seed: seed)
-        return model
-    }
-
-    /// Full-pass logits of `pixels` [count × D] (with labels for a conditional model).
-    func fullLogits(_ model: any AutoregressiveModel, _ pixels: [Float], count: Int, labels: [Int]?) -> [Float] {
-        let x = Tensor(shape: [count, model.dimension], data: pixels)
-        if let labels, let gated = model as? GatedPixelCNN { return withoutGrad { gated.logits(x, labels: labels) }.data }
-        return withoutGrad { model.logits(x) }.data
-    }
-
-    /// Samples with both samplers from the same seed and checks: identical pixels, matching
-    /// probabilities, the same number of random numbers consumed, observed sub-pixels kept,
-    /// and the cached sampler's per-step logits equal to the full pass on the result.
-    /// Returns the cached sample.
-    @discardableResult
-    func assertCachedMatchesNaive(_ config: ModelConfig, count: Int = 3, seeds: [UInt64] = [11, 12],
-                                  labels: [Int]? = nil, fixed: [Float]? = nil, observed: [Bool]? = nil,
-                                  temperature: Float = 1,
-                                  file: StaticString = #filePath, line: UInt = #line) -> Sample? {
-        let model = randomModel(config)
-        let d = config.dimension, width = config.output.width
-        let what = "\(config.kind) \(config.height)x\(config.width)x\(config.channels) levels \(config.levels)"
-        var last: Sample?
-        for seed in seeds {
-            var r1 = RandomGenerator(seed: seed), r2 = RandomGenerator(seed: seed)
-            let naive = model.generate(count: count, labels: labels, rng: &r1, temperature: temperature,
-                                       fixed: fixed, observed: observed, sampler: .naive)
-            var stepLogits = [Int: [Float]]()
-            var steps: [Int] = []
-            let cached = (model as! any CachedSampling).sampleCached(count: count, labels: labels, rng: &r2, temperature: temperature,
-                                            fixed: fixed, observed: observed,
-                                            progress: { done, total in steps.append(done); XCTAssertEqual(total, d) },
-                                            logits: { i, l in stepLogits[i] = Array(l) })
-            XCTAssertEqual(steps, Array(1...d), "progress reports every sub-pixel in order", file: file, line: line)
-            XCTAssertEqual(cached.pixels, naive.pixels, "\(what) seed \(seed): same pixels", file: file, line: line)
-            XCTAssertEqual(r1.next(), r2.next(), "\(what) seed \(seed): same random numbers consumed", file: file, line: line)
-            for k in 0..<(count * d) {
-                XCTAssertEqual(cached.probabilities[k], naive.probabilities[k], accuracy: 1e-5,
-                               "\(what) seed \(seed) probability \(k)", file: file, line: line)
-            }
-            if config.levels == 2 {
-                XCTAssertTrue(cached.pixels.allSatisfy { $0 == 0 || $0 == 1 }, file: file, line: line)
-            } else {
-                XCTAssertTrue(cached.pixels.allSatisfy { $0 >= 0 && $0 < 256 && $0 == $0.rounded() }, file: file, line: line)
-            }
-            let isObserved: (Int) -> Bool = { fixed != nil && (observed?[$0] ?? false) }
-            if let fixed {
-                for n in 0..<count { for i in 0..<d where isObserved(i) {
-                    XCTAssertEqual(cached.pixels[n * d + i], fixed[n * d + i], "observed sub-pixel \(i) kept", file: file, line: line)
-                } }
-            }
-            // Per-step logits against the full pass over the finished images.
-            let full = fullLogits(model, cached.pixels, count: count, labels: labels)
-            XCTAssertEqual(Set(stepLogits.keys), Set((0..<d).filter { !isObserved($0) }),
-                           "logits reported for exactly the drawn sub-pixels", file: file, line: line)
-            var worst: Float = 0
-            for (i, l) in stepLogits {
-                XCTAssertEqual(l.count, count * width, file: file, line: line)
-                for n in 0..<count {
-                    for k in 0..<width {
-                        let f = full[(n * d + i) * width + k]
-                        worst = max(worst, abs(l[n * width + k] - f) / max(1, abs(f)))
-                    }
-                }
-            }
-            XCTAssertLessThan(worst, 1e-4, "\(what) seed \(seed): per-step logits vs the full pass", file: file, line: line)
-            last = cached
-        }
-        return last
-    }
-
     // MARK: PixelCNN
 
     func testPixelCNNBinary() throws {
@@ -157,15 +82,6 @@ final class CachedSamplerTests: XCTestCase {
     }
 
     // MARK: Observed pixels
-
-    /// `fixed` images of random values and an `observed` mask.
-    func observation(_ config: ModelConfig, count: Int, seed: UInt64,
-                     _ isObserved: (Int) -> Bool) -> (fixed: [Float], observed: [Bool]) {
-        var rng = RandomGenerator(seed: seed)
-        let d = config.dimension
-        let fixed = (0..<(count * d)).map { _ in Float(rng.int(below: config.levels)) }
-        return (fixed, (0..<d).map(isObserved))
-    }
 
     func testObservedPrefix() throws {
         for config in [try convConfig(.pixelcnn, 5, 7, hiddenChannels: 8, layers: 2, firstKernel: 5, dilations: [1, 2]),
@@ -248,6 +164,13 @@ final class CachedSamplerTests: XCTestCase {
         XCTAssertNil(made.samplingMethod(.cached))
         XCTAssertTrue(gated is any CachedSampling && pixelcnn is any CachedSampling)
         XCTAssertFalse(nade is any CachedSampling || made is any CachedSampling)
+        // The PixelRNN models too (PixelRNNCachedSamplerTests checks what they draw).
+        for kind in [ModelKind.rowLSTM, .diagonalBiLSTM] {
+            let rnn = buildModel(ModelConfig(kind: kind, height: 3, width: 3,
+                                             options: PixelRNNOptions(hiddenUnits: 4, layers: 1, outputChannels: 4)))
+            XCTAssertEqual(rnn.samplingMethod(.automatic), .cached, "\(kind)")
+            XCTAssertTrue(rnn is any CachedSampling, "\(kind)")
+        }
 
         // NADE's automatic sampler is its running-sum one.
         perturbParameters(nade, std: 0.5, seed: 2)
@@ -264,5 +187,93 @@ final class CachedSamplerTests: XCTestCase {
         // the naive sampler (deep enough that float rounding would show if the layers disagreed).
         let config = try ModelConfig(kind: .gatedPixelCNN, height: 3, width: 4, levels: 256)
         assertCachedMatchesNaive(config, count: 1, seeds: [1])
+    }
+}
+
+/// The equality check between the cached and the naive sampler, for every model with a
+/// cached sampler (`PixelRNNCachedSamplerTests` too).
+extension XCTestCase {
+    /// A model with seeded random weights (large enough that every layer matters).
+    func randomModel(_ config: ModelConfig, seed: UInt64 = 3) -> any AutoregressiveModel {
+        let model = buildModel(config)
+        perturbParameters(model, std: 0.25, seed: seed)
+        return model
+    }
+
+    /// Full-pass logits of `pixels` [count × D] (with labels for a conditional model).
+    func fullLogits(_ model: any AutoregressiveModel, _ pixels: [Float], count: Int, labels: [Int]?) -> [Float] {
+        let x = Tensor(shape: [count, model.dimension], data: pixels)
+        if let labels, let gated = model as? GatedPixelCNN { return withoutGrad { gated.logits(x, labels: labels) }.data }
+        return withoutGrad { model.logits(x) }.data
+    }
+
+    /// Samples with both samplers from the same seed and checks: identical pixels, matching
+    /// probabilities, the same number of random numbers consumed, observed sub-pixels kept,
+    /// and the cached sampler's per-step logits equal to the full pass on the result.
+    /// Returns the cached sample.
+    @discardableResult
+    func assertCachedMatchesNaive(_ config: ModelConfig, count: Int = 3, seeds: [UInt64] = [11, 12],
+                                  labels: [Int]? = nil, fixed: [Float]? = nil, observed: [Bool]? = nil,
+                                  temperature: Float = 1,
+                                  file: StaticString = #filePath, line: UInt = #line) -> Sample? {
+        let model = randomModel(config)
+        let d = config.dimension, width = config.output.width
+        let what = "\(config.kind) \(config.height)x\(config.width)x\(config.channels) levels \(config.levels)"
+        var last: Sample?
+        for seed in seeds {
+            var r1 = RandomGenerator(seed: seed), r2 = RandomGenerator(seed: seed)
+            let naive = model.generate(count: count, labels: labels, rng: &r1, temperature: temperature,
+                                       fixed: fixed, observed: observed, sampler: .naive)
+            var stepLogits = [Int: [Float]]()
+            var steps: [Int] = []
+            let cached = (model as! any CachedSampling).sampleCached(count: count, labels: labels, rng: &r2, temperature: temperature,
+                                            fixed: fixed, observed: observed,
+                                            progress: { done, total in steps.append(done); XCTAssertEqual(total, d) },
+                                            logits: { i, l in stepLogits[i] = Array(l) })
+            XCTAssertEqual(steps, Array(1...d), "progress reports every sub-pixel in order", file: file, line: line)
+            XCTAssertEqual(cached.pixels, naive.pixels, "\(what) seed \(seed): same pixels", file: file, line: line)
+            XCTAssertEqual(r1.next(), r2.next(), "\(what) seed \(seed): same random numbers consumed", file: file, line: line)
+            for k in 0..<(count * d) {
+                XCTAssertEqual(cached.probabilities[k], naive.probabilities[k], accuracy: 1e-5,
+                               "\(what) seed \(seed) probability \(k)", file: file, line: line)
+            }
+            if config.levels == 2 {
+                XCTAssertTrue(cached.pixels.allSatisfy { $0 == 0 || $0 == 1 }, file: file, line: line)
+            } else {
+                XCTAssertTrue(cached.pixels.allSatisfy { $0 >= 0 && $0 < 256 && $0 == $0.rounded() }, file: file, line: line)
+            }
+            let isObserved: (Int) -> Bool = { fixed != nil && (observed?[$0] ?? false) }
+            if let fixed {
+                for n in 0..<count { for i in 0..<d where isObserved(i) {
+                    XCTAssertEqual(cached.pixels[n * d + i], fixed[n * d + i], "observed sub-pixel \(i) kept", file: file, line: line)
+                } }
+            }
+            // Per-step logits against the full pass over the finished images.
+            let full = fullLogits(model, cached.pixels, count: count, labels: labels)
+            XCTAssertEqual(Set(stepLogits.keys), Set((0..<d).filter { !isObserved($0) }),
+                           "logits reported for exactly the drawn sub-pixels", file: file, line: line)
+            var worst: Float = 0
+            for (i, l) in stepLogits {
+                XCTAssertEqual(l.count, count * width, file: file, line: line)
+                for n in 0..<count {
+                    for k in 0..<width {
+                        let f = full[(n * d + i) * width + k]
+                        worst = max(worst, abs(l[n * width + k] - f) / max(1, abs(f)))
+                    }
+                }
+            }
+            XCTAssertLessThan(worst, 1e-4, "\(what) seed \(seed): per-step logits vs the full pass", file: file, line: line)
+            last = cached
+        }
+        return last
+    }
+
+    /// `fixed` images of random values and an `observed` mask.
+    func observation(_ config: ModelConfig, count: Int, seed: UInt64,
+                     _ isObserved: (Int) -> Bool) -> (fixed: [Float], observed: [Bool]) {
+        var rng = RandomGenerator(seed: seed)
+        let d = config.dimension
+        let fixed = (0..<(count * d)).map { _ in Float(rng.int(below: config.levels)) }
+        return (fixed, (0..<d).map(isObserved))
     }
 }
