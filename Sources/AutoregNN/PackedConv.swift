@@ -42,6 +42,7 @@ public struct PackedConv {
 
     /// Packs `layer`, keeping output channels `outputs` (default all).
     public init(_ layer: MaskedConv2D, outputs: Range<Int>? = nil) {
+        precondition(layer.stride == (1, 1), "\(layer.name): a strided convolution cannot be evaluated position by position")
         let s = layer.weight.shape
         let (cout, cin, kh, kw) = (s[0], s[1], s[2], s[3])
         let outputs = outputs ?? 0..<cout

@@ -1,14 +1,16 @@
 import CKernels
 
 /// One convolution in a sum of convolutions (`Tensor.sumOfConvolutions`): input [N, Cin, H, W],
-/// weight [Cout, Cin, KH, KW], optional bias [Cout] and weight mask, dilation and padding,
-/// with the meaning `Tensor.conv2d` gives them.
+/// weight [Cout, Cin, KH, KW], optional bias [Cout] and weight mask, dilation, stride and
+/// padding, with the meaning `Tensor.conv2d` gives them.
 public struct ConvolutionTerm {
     public var input: Tensor
     public var weight: Tensor
     public var bias: Tensor?
     public var mask: Tensor?
     public var dilation: (Int, Int)
+    /// (rows, columns) between output positions in the input: (2, 2) halves the image.
+    public var stride: (Int, Int)
     public var padding: Conv2DPadding
     /// Convolve max(input, 0) instead of the input. The rectified input is recomputed per
     /// image where the products need it and never stored: PixelCNN's ReLU-then-convolution
@@ -16,9 +18,10 @@ public struct ConvolutionTerm {
     public var reluInput: Bool
 
     public init(input: Tensor, weight: Tensor, bias: Tensor?, mask: Tensor? = nil,
-                dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same, reluInput: Bool = false) {
+                dilation: (Int, Int) = (1, 1), stride: (Int, Int) = (1, 1), padding: Conv2DPadding = .same,
+                reluInput: Bool = false) {
         (self.input, self.weight, self.bias, self.mask) = (input, weight, bias, mask)
-        (self.dilation, self.padding, self.reluInput) = (dilation, padding, reluInput)
+        (self.dilation, self.stride, self.padding, self.reluInput) = (dilation, stride, padding, reluInput)
     }
 }
 
@@ -27,12 +30,13 @@ extension Tensor {
     /// input [N, Cin, H, W] with `weight` [Cout, Cin, KH, KW] plus `bias` [Cout]:
     ///
     ///     out[n, co, oy, ox] = bias[co] + Σ_{ci, ky, kx} (weight ⊙ mask)[co, ci, ky, kx]
-    ///                          · in[n, ci, oy − padTop + dy·ky, ox − padLeft + dx·kx]
+    ///                          · in[n, ci, sy·oy − padTop + dy·ky, sx·ox − padLeft + dx·kx]
     ///
-    /// with (dy, dx) = `dilation` and zeros outside the image. The output is
-    /// [N, Cout, H, W] for `.same` padding (odd kernels; dilation·(K − 1)/2 zeros per side), or
-    /// [N, Cout, H + top + bottom − dy·(KH − 1), W + left + right − dx·(KW − 1)] for
-    /// `.explicit(top:bottom:left:right:)`.
+    /// with (dy, dx) = `dilation`, (sy, sx) = `stride` and zeros outside the image. The output
+    /// is [N, Cout, H, W] for `.same` padding (odd kernels, stride 1; dilation·(K − 1)/2 zeros
+    /// per side), or [N, Cout, (H + top + bottom − dy·(KH − 1) − 1)/sy + 1,
+    /// (W + left + right − dx·(KW − 1) − 1)/sx + 1] for `.explicit(top:bottom:left:right:)`.
+    /// A stride of 2 is PixelCNN++'s downsampling; `transposedConv2d` is its adjoint.
     ///
     /// `mask` is a fixed tensor of the weight's shape, 0 for taps that must not be used
     /// (PixelCNN's mask A and B): where it is 0 the weight neither affects the output (even if
@@ -41,10 +45,10 @@ extension Tensor {
     ///
     /// Differentiable in the input, weight and bias. Traps with a `Conv2DError` message on
     /// arguments that do not fit; `Conv2DGeometry(input:weight:...)` checks without trapping.
-    public func conv2d(weight: Tensor, bias: Tensor?, mask: Tensor? = nil,
-                       dilation: (Int, Int) = (1, 1), padding: Conv2DPadding = .same) -> Tensor {
+    public func conv2d(weight: Tensor, bias: Tensor?, mask: Tensor? = nil, dilation: (Int, Int) = (1, 1),
+                       stride: (Int, Int) = (1, 1), padding: Conv2DPadding = .same) -> Tensor {
         Tensor.sumOfConvolutions([ConvolutionTerm(input: self, weight: weight, bias: bias, mask: mask,
-                                                  dilation: dilation, padding: padding)])
+                                                  dilation: dilation, stride: stride, padding: padding)])
     }
 
     /// Σ_t conv2d(term t): several convolutions with outputs of one shape, added in a single
@@ -121,7 +125,7 @@ struct LoweredConvolution {
         let g: Conv2DGeometry
         do {
             g = try Conv2DGeometry(input: t.input.shape, weight: t.weight.shape, bias: t.bias?.shape,
-                                   mask: t.mask?.shape, dilation: t.dilation, padding: t.padding)
+                                   mask: t.mask?.shape, dilation: t.dilation, stride: t.stride, padding: t.padding)
         } catch {
             preconditionFailure("\(error)")
         }

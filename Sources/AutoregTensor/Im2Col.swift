@@ -1,6 +1,7 @@
 /// Lowers a convolution to a matrix product: the "column" matrix of one image has one row
 /// per (input channel, kept kernel tap) — row ci·taps.count + t — and one column per output
-/// pixel, holding the input value that tap reads there (zero in the padding).
+/// pixel, holding the input value that tap reads there (zero in the padding). With a stride
+/// the columns read every strideY-th row and strideX-th column.
 struct Im2Col {
     let geometry: Conv2DGeometry
     /// Kernel taps (ky, kx) that take part; the others are left out of the product.
@@ -12,13 +13,15 @@ struct Im2Col {
     var pixels: Int { geometry.outHeight * geometry.outWidth }
 
     /// For tap (ky, kx): the input offset of output (0, 0), and the range of output columns
-    /// whose input column lies inside the image.
+    /// whose input column strideX·ox + dx lies inside the image.
     @inline(__always)
     private func placement(_ tap: (ky: Int, kx: Int)) -> (dy: Int, dx: Int, lo: Int, hi: Int) {
-        let g = geometry, ow = g.outWidth
+        let g = geometry, ow = g.outWidth, s = g.strideX
         let dy = tap.ky * g.dilationY - g.padTop, dx = tap.kx * g.dilationX - g.padLeft
-        let lo = min(ow, max(0, -dx))
-        return (dy, dx, lo, max(lo, min(ow, g.width - dx)))
+        /// ⌈a / s⌉ for any sign of a.
+        func ceilDiv(_ a: Int) -> Int { a >= 0 ? (a + s - 1) / s : -((-a) / s) }
+        let lo = min(ow, max(0, ceilDiv(-dx)))
+        return (dy, dx, lo, max(lo, min(ow, ceilDiv(g.width - dx))))
     }
 
     /// Whether `tap` alone reads the input unshifted over an output of the input's size, so
@@ -26,22 +29,30 @@ struct Im2Col {
     func isIdentity(_ tap: (ky: Int, kx: Int)) -> Bool {
         let g = geometry
         return tap.ky * g.dilationY == g.padTop && tap.kx * g.dilationX == g.padLeft
-            && g.outHeight == g.height && g.outWidth == g.width
+            && g.strideY == 1 && g.strideX == 1 && g.outHeight == g.height && g.outWidth == g.width
     }
 
     /// Writes the column matrix of `image` [Cin, H, W] into `cols` (rows × pixels, row stride `ld`).
     func gather(_ image: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, ld: Int) {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        let sy = g.strideY, sx = g.strideX
         for ci in 0..<g.inChannels {
             let plane = image + ci * h * w
             for (t, tap) in taps.enumerated() {
                 let row = cols + (ci * taps.count + t) * ld
                 let (dy, dx, lo, hi) = placement(tap)
                 for oy in 0..<oh {
-                    let dst = row + oy * ow, iy = oy + dy
+                    let dst = row + oy * ow, iy = sy * oy + dy
                     guard iy >= 0 && iy < h else { dst.update(repeating: 0, count: ow); continue }
                     if lo > 0 { dst.update(repeating: 0, count: lo) }
-                    if hi > lo { (dst + lo).update(from: plane + iy * w + lo + dx, count: hi - lo) }
+                    if hi > lo {
+                        let src = plane + iy * w + dx
+                        if sx == 1 {
+                            (dst + lo).update(from: src + lo, count: hi - lo)
+                        } else {
+                            for ox in lo..<hi { dst[ox] = src[sx * ox] }
+                        }
+                    }
                     if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
                 }
             }
@@ -52,16 +63,21 @@ struct Im2Col {
     /// position it was read from, in `image` [Cin, H, W]; padding entries are dropped.
     func scatterAdd(_ cols: UnsafePointer<Float>, ld: Int, into image: UnsafeMutablePointer<Float>) {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
+        let sy = g.strideY, sx = g.strideX
         for ci in 0..<g.inChannels {
             let plane = image + ci * h * w
             for (t, tap) in taps.enumerated() {
                 let row = cols + (ci * taps.count + t) * ld
                 let (dy, dx, lo, hi) = placement(tap)
                 for oy in 0..<oh {
-                    let iy = oy + dy
+                    let iy = sy * oy + dy
                     guard iy >= 0 && iy < h else { continue }
                     let src = row + oy * ow, dst = plane + iy * w + dx
-                    for ox in lo..<hi { dst[ox] += src[ox] }
+                    if sx == 1 {
+                        for ox in lo..<hi { dst[ox] += src[ox] }
+                    } else {
+                        for ox in lo..<hi { dst[sx * ox] += src[ox] }
+                    }
                 }
             }
         }

@@ -73,6 +73,57 @@ AR_HOT void ar_gate_backward(const float *x, const float *gy, float *dx, size_t 
     }
 }
 
+// PixelCNN++'s gate: y = a · sigmoid(b) (a gated linear unit).
+AR_HOT void ar_glu_forward(const float *x, float *y, size_t groups, size_t inner) {
+    for (size_t g = 0; g < groups; g++) {
+        const float *a = x + 2 * g * inner, *b = a + inner;
+        float *out = y + g * inner;
+        for (size_t j = 0; j < inner; j++) out[j] = a[j] / (1.0f + ar_expf(-b[j]));
+    }
+}
+
+AR_HOT void ar_glu_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
+                     int accumulate) {
+    for (size_t g = 0; g < groups; g++) {
+        const float *a = x + 2 * g * inner, *b = a + inner, *dy = gy + g * inner;
+        float *da = dx + 2 * g * inner, *db = da + inner;
+        for (size_t j = 0; j < inner; j++) {
+            // 1 − σ(b) = e^−b · σ(b), without the cancellation of 1 − σ(b) for large b.
+            float e = ar_expf(-b[j]), s = 1.0f / (1.0f + e);
+            float ga = dy[j] * s, gb = dy[j] * a[j] * s * (e * s);
+            da[j] = accumulate ? da[j] + ga : ga;
+            db[j] = accumulate ? db[j] + gb : gb;
+        }
+    }
+}
+
+// PixelCNN++'s concat_elu: [elu(x), elu(−x)] per group, elu(v) = v for v > 0, e^v − 1 otherwise.
+AR_HOT void ar_concat_elu_forward(const float *x, float *y, size_t groups, size_t inner) {
+    for (size_t g = 0; g < groups; g++) {
+        const float *in = x + g * inner;
+        float *pos = y + 2 * g * inner, *neg = pos + inner;
+        for (size_t j = 0; j < inner; j++) {
+            float v = in[j], e = ar_expf(-fabsf(v)) - 1.0f;
+            pos[j] = v > 0 ? v : e;
+            neg[j] = v > 0 ? e : -v;
+        }
+    }
+}
+
+AR_HOT void ar_concat_elu_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
+                            int accumulate) {
+    for (size_t g = 0; g < groups; g++) {
+        const float *in = x + g * inner, *gpos = gy + 2 * g * inner, *gneg = gpos + inner;
+        float *out = dx + g * inner;
+        for (size_t j = 0; j < inner; j++) {
+            // d elu(x)/dx = 1 or e^x; d elu(−x)/dx = −(e^−x or 1).
+            float v = in[j], e = ar_expf(-fabsf(v));
+            float d = v > 0 ? gpos[j] - gneg[j] * e : gpos[j] * e - gneg[j];
+            out[j] = accumulate ? out[j] + d : d;
+        }
+    }
+}
+
 AR_HOT void ar_softplus(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];

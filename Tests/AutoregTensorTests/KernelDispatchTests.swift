@@ -99,6 +99,52 @@ final class KernelDispatchTests: XCTestCase {
         }
     }
 
+    func testGLUAndConcatELUForwardAndBackward() throws {
+        for inner in lengths {
+            let groups = 3, n = groups * inner
+            let x = random(2 * n, -8, 8), gy = random(n, -1, 1)
+            var wantY = [Double](), wantDX = [Double](repeating: 0, count: 2 * n)
+            for g in 0..<groups {
+                for j in 0..<inner {
+                    let a = Double(x[2 * g * inner + j]), b = Double(x[2 * g * inner + inner + j])
+                    let s = sigmoid(b), dy = Double(gy[g * inner + j])
+                    wantY.append(a * s)
+                    wantDX[2 * g * inner + j] = dy * s
+                    wantDX[2 * g * inner + inner + j] = dy * a * s * (1 - s)
+                }
+            }
+            let y = output(n, "ar_glu_forward") { ar_glu_forward(x, $0, groups, inner) }
+            assertClose(y, wantY, rel: 2e-6, abs: 1e-7, "ar_glu_forward inner=\(inner)")
+            let dx = output(2 * n, "ar_glu_backward") { ar_glu_backward(x, gy, $0, groups, inner, 0) }
+            assertClose(dx, wantDX, rel: 2e-6, abs: 1e-7, "ar_glu_backward inner=\(inner)")
+            let before = random(2 * n, -1, 1)
+            let dx2 = output(2 * n, initial: before, "ar_glu_backward accumulate") { ar_glu_backward(x, gy, $0, groups, inner, 1) }
+            assertClose(dx2, zip(before, wantDX).map { Double($0) + $1 }, rel: 2e-6, abs: 1e-6, "ar_glu_backward accumulate")
+
+            // concat_elu: n inputs, 2n outputs; the backward reads 2n gradients.
+            let v = random(n, -6, 6), g2 = random(2 * n, -1, 1)
+            func elu(_ t: Double) -> Double { t > 0 ? t : Foundation.expm1(t) }
+            func dElu(_ t: Double) -> Double { t > 0 ? 1 : Foundation.exp(t) }
+            var wantCE = [Double](), wantCD = [Double]()
+            for g in 0..<groups {
+                let part = v[(g * inner)..<((g + 1) * inner)].map(Double.init)
+                wantCE += part.map(elu) + part.map { elu(-$0) }
+                for (j, t) in part.enumerated() {
+                    wantCD.append(Double(g2[2 * g * inner + j]) * dElu(t) - Double(g2[2 * g * inner + inner + j]) * dElu(-t))
+                }
+            }
+            let ce = output(2 * n, "ar_concat_elu_forward") { ar_concat_elu_forward(v, $0, groups, inner) }
+            assertClose(ce, wantCE, rel: 2e-6, abs: 1e-7, "ar_concat_elu_forward inner=\(inner)")
+            let cd = output(n, "ar_concat_elu_backward") { ar_concat_elu_backward(v, g2, $0, groups, inner, 0) }
+            assertClose(cd, wantCD, rel: 2e-6, abs: 1e-7, "ar_concat_elu_backward inner=\(inner)")
+            let start = random(n, -1, 1)
+            let cd2 = output(n, initial: start, "ar_concat_elu_backward accumulate") {
+                ar_concat_elu_backward(v, g2, $0, groups, inner, 1)
+            }
+            assertClose(cd2, zip(start, wantCD).map { Double($0) + $1 }, rel: 2e-6, abs: 1e-6, "ar_concat_elu_backward accumulate")
+        }
+    }
+
     func testBernoulliAndCategoricalNLL() throws {
         for n in lengths {
             let l = random(n, -30, 30)

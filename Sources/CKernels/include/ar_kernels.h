@@ -37,6 +37,20 @@ void ar_lstm_backward(const float *gates, const float *c_prev, const float *c, c
                       float *dgates, float *dc_prev, size_t groups, size_t inner, int accumulate_gates,
                       int accumulate_prev);
 
+/// PixelCNN++'s gated linear unit over `groups` blocks of 2·inner values [a | b]:
+/// y[g·inner + j] = a_j · sigmoid(b_j).
+void ar_glu_forward(const float *x, float *y, size_t groups, size_t inner);
+/// Vector-Jacobian product of ar_glu_forward (sigmoid recomputed from x): da = gy · σ(b),
+/// db = gy · a · σ(b) · (1 − σ(b)); written into dx, or added when `accumulate` is non-zero.
+void ar_glu_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner, int accumulate);
+/// PixelCNN++'s concat_elu over `groups` blocks of `inner` values: y holds, per group,
+/// [elu(x) | elu(−x)] (2·inner values), elu(v) = v for v > 0 and e^v − 1 otherwise.
+void ar_concat_elu_forward(const float *x, float *y, size_t groups, size_t inner);
+/// Vector-Jacobian product of ar_concat_elu_forward (exponentials recomputed from x):
+/// dx = g⁺ · elu'(x) − g⁻ · elu'(−x), written, or added when `accumulate` is non-zero.
+void ar_concat_elu_backward(const float *x, const float *gy, float *dx, size_t groups, size_t inner,
+                            int accumulate);
+
 /// y = log(1 + exp(x)), stable for large |x|.
 void ar_softplus(const float *x, float *y, size_t n);
 

@@ -1,0 +1,74 @@
+import CKernels
+
+extension Tensor {
+    /// PixelCNN++'s concat_elu (Salimans et al. 2017): [elu(x), elu(−x)] joined along `axis`,
+    /// [.., C, ..] → [.., 2C, ..]; for NCHW feature maps (axis 1) channel c of the result is
+    /// elu(x_c) and channel C + c is elu(−x_c). Keeps both signs of every value, where one ELU
+    /// would squash the negative ones.
+    ///
+    /// One fused pass: the same values as `Tensor.concat([x.elu(), (-x).elu()], axis:)` with
+    /// one output buffer instead of four (negation, two ELUs, their concatenation), and a
+    /// backward pass that recomputes the exponentials from the input instead of keeping them.
+    public func concatELU(axis: Int = 1) -> Tensor {
+        precondition(axis >= 0 && axis < rank, "concatELU: axis \(axis) out of range for shape \(shape)")
+        var outShape = shape
+        outShape[axis] *= 2
+        let groups = shape[..<axis].reduce(1, *)
+        let inner = shape[axis...].reduce(1, *)
+        let x = self
+        let out = makeArray(2 * groups * inner) { y in
+            x.data.withUnsafeBufferPointer { px in
+                parallelChunks(groups) { _, g in
+                    ar_concat_elu_forward(px.baseAddress! + g.lowerBound * inner, y + 2 * g.lowerBound * inner,
+                                          g.count, inner)
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [x]) { result in
+            x.accumulateGrad { dx, initialized in
+                x.data.withUnsafeBufferPointer { px in
+                    result.grad!.withUnsafeBufferPointer { gy in
+                        parallelChunks(groups) { _, g in
+                            let at = g.lowerBound * inner
+                            ar_concat_elu_backward(px.baseAddress! + at, gy.baseAddress! + 2 * at, dx + at,
+                                                   g.count, inner, initialized ? 1 : 0)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// PixelCNN++'s gate a ⊙ σ(b) (a gated linear unit), where a and b are the first and
+    /// second halves of `axis` (whose size must be even): [.., 2n, ..] → [.., n, ..]. Like
+    /// `gated()` (tanh(a) ⊙ σ(b)), one fused pass that recomputes σ in the backward pass.
+    public func gatedLinear(axis: Int = 1) -> Tensor {
+        precondition(axis >= 0 && axis < rank, "gatedLinear: axis \(axis) out of range for shape \(shape)")
+        precondition(shape[axis] % 2 == 0, "gatedLinear: axis \(axis) of \(shape) must have even size")
+        var outShape = shape
+        outShape[axis] /= 2
+        let groups = shape[..<axis].reduce(1, *)
+        let inner = outShape[axis...].reduce(1, *)
+        let x = self
+        let out = makeArray(groups * inner) { y in
+            x.data.withUnsafeBufferPointer { px in
+                parallelChunks(groups) { _, g in
+                    ar_glu_forward(px.baseAddress! + 2 * g.lowerBound * inner, y + g.lowerBound * inner, g.count, inner)
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [x]) { result in
+            x.accumulateGrad { dx, initialized in
+                x.data.withUnsafeBufferPointer { px in
+                    result.grad!.withUnsafeBufferPointer { gy in
+                        parallelChunks(groups) { _, g in
+                            let at = g.lowerBound * inner
+                            ar_glu_backward(px.baseAddress! + 2 * at, gy.baseAddress! + at, dx + 2 * at,
+                                            g.count, inner, initialized ? 1 : 0)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
