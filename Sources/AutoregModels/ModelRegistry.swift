@@ -14,6 +14,8 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     case rowLSTM = "row-lstm"
     /// PixelRNN's Diagonal BiLSTM.
     case diagonalBiLSTM = "diagonal-bilstm"
+    /// PixelCNN++ ("PixelCNN++: Improving the PixelCNN with Discretized Logistic Mixture Likelihood ...").
+    case pixelCNNPlusPlus = "pixelcnn++"
 
     /// The model's type: one registry line per model.
     public var type: any RegisteredModel.Type {
@@ -25,6 +27,7 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
         case .gatedPixelCNN: return GatedPixelCNN.self
         case .rowLSTM: return RowLSTM.self
         case .diagonalBiLSTM: return DiagonalBiLSTM.self
+        case .pixelCNNPlusPlus: return PixelCNNPlusPlus.self
         }
     }
 

@@ -36,7 +36,7 @@ extension Tensor {
     /// is [N, Cout, H, W] for `.same` padding (odd kernels, stride 1; dilation·(K − 1)/2 zeros
     /// per side), or [N, Cout, (H + top + bottom − dy·(KH − 1) − 1)/sy + 1,
     /// (W + left + right − dx·(KW − 1) − 1)/sx + 1] for `.explicit(top:bottom:left:right:)`.
-    /// A stride of 2 is PixelCNN++'s downsampling; `transposedConv2d` is its adjoint.
+    /// PixelCNN++ downsamples with a stride of 2; `transposedConv2d` is the adjoint.
     ///
     /// `mask` is a fixed tensor of the weight's shape, 0 for taps that must not be used
     /// (PixelCNN's mask A and B): where it is 0 the weight neither affects the output (even if

@@ -35,13 +35,13 @@ struct ArchitectureOptions: ParsableArguments {
 struct ModelShapeOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; \(ModelKind.names(where: \.supportsCategorical))). Default: 2 (train: 256 for those on 8-bit data).")
     var levels: Int?
-    @Option(help: ArgumentHelp("Output distribution per sub-pixel: bernoulli (binary pixels), categorical (a 256-way softmax) or logistic-mixture:K (PixelCNN++'s discretised mixture of K logistics, grey images; K defaults to 10). Default: bernoulli for --levels 2, categorical for 256.", valueName: "distribution"))
+    @Option(help: ArgumentHelp("Output distribution per sub-pixel: bernoulli (binary pixels), categorical (a 256-way softmax) or logistic-mixture:K (PixelCNN++'s discretised mixture of K logistics, grey images; K defaults to 10; for pixelcnn++ on grey images, 5 is plenty). Default: bernoulli for --levels 2, categorical for 256.", valueName: "distribution"))
     var output: PixelDistribution?
     @Option(help: "\(ModelFlag.hidden.readers): hidden layer sizes, comma-separated (nade: one; made: one or two; row-lstm, diagonal-bilstm: the state size h). Default 500 (PixelRNN: 16).")
     var hidden: String?
-    @Option(parsing: .unconditional, help: "\(ModelFlag.channels.readers): feature maps per layer (pixelcnn: the residual stream, 2h). Default 64.")
+    @Option(parsing: .unconditional, help: "\(ModelFlag.channels.readers): feature maps per layer (pixelcnn: the residual stream, 2h; pixelcnn++: nr_filters of both streams, 160 in the paper's CIFAR-10 model). Default 64 (pixelcnn++: 32).")
     var channels: Int?
-    @Option(parsing: .unconditional, help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7); row-lstm, diagonal-bilstm: recurrent layers (default 7).")
+    @Option(parsing: .unconditional, help: "pixelcnn: residual blocks (default 15); gated-pixelcnn: gated blocks (default 7); row-lstm, diagonal-bilstm: recurrent layers (default 7); pixelcnn++: gated ResNet blocks per resolution (default 2; the paper's 5).")
     var layers: Int?
     @Option(parsing: .unconditional, help: "\(ModelFlag.kernel.readers): odd size k of the k x k mask-B / vertical and 1 x k horizontal kernels. Default 3.")
     var kernel: Int?

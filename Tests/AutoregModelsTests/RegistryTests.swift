@@ -15,6 +15,7 @@ final class RegistryTests: XCTestCase {
         if var o = options as? GatedPixelCNN.Options { o = .init(hiddenChannels: 6, layers: 2); options = o }
         if var o = options as? NADE.Options { o.hidden = 7; options = o }
         if var o = options as? MADE.Options { o.hidden = [9]; o.masks = 2; options = o }
+        if options is PixelCNNPlusPlus.Options { options = PixelCNNPlusPlus.Options(filters: 6, resnetBlocks: 1) }
         return ModelConfig(kind: kind, height: 3, width: 4, channels: channels, output: .forLevels(levels),
                            classes: kind.isConditional ? 3 : 0, seed: 5, options: options)
     }
@@ -150,6 +151,7 @@ final class PixelDistributionTests: XCTestCase {
             if options is GatedPixelCNN.Options { options = GatedPixelCNN.Options(hiddenChannels: 6, layers: 1) }
             if options is MADE.Options { options = MADE.Options(hidden: [7]) }
             if options is PixelRNNOptions { options = PixelRNNOptions(hiddenUnits: 4, layers: 1, outputChannels: 6) }
+            if options is PixelCNNPlusPlus.Options { options = PixelCNNPlusPlus.Options(filters: 4, resnetBlocks: 0) }
             let config = ModelConfig(kind: kind, height: 1, width: 2, output: .logisticMixture(components: 3), seed: 2,
                                      options: options)
             let model = try makeModel(config)
