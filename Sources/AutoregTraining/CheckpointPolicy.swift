@@ -57,14 +57,29 @@ extension Trainer {
         ])
     }
 
-    /// Removes the rows of `metrics.jsonl` for epochs after `epoch`: a run that resumes from an
-    /// earlier checkpoint (the process died after writing a row, or the disk filled) would
-    /// otherwise record those epochs twice.
-    func dropMetrics(after epoch: Int) throws {
+    /// A per-step row of `metrics.jsonl` (`"kind": "step"`, no `epoch` key, so that readers of
+    /// the epoch rows can tell them apart): the mean training loss (nats per image) of the steps
+    /// since the previous such row, the learning rate, the images/s and the epochs done so far.
+    func appendStepRow(_ session: inout RunSession, batchesPerEpoch: Int) throws {
+        let loss = session.rowLossSum / Double(max(session.rowImages, 1))
+        session.rowLossSum = 0; session.rowImages = 0
+        try appendMetrics([
+            "kind": "step", "step": state.step,
+            "epochs": Double(state.epoch) + Double(state.stepInEpoch) / Double(max(batchesPerEpoch, 1)),
+            "train_loss": loss, "learning_rate": Double(optimizer.learningRate), "elapsed_s": state.elapsedSeconds,
+            "train_images_per_s": session.throughput.rate,
+        ])
+    }
+
+    /// Removes the rows of `metrics.jsonl` for epochs after `epoch` and per-step rows after
+    /// `step`: a run that resumes from an earlier checkpoint (the process died after writing a
+    /// row, or the disk filled) would otherwise record those epochs and steps twice.
+    func dropMetrics(after epoch: Int, step: Int) throws {
         guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
         let lines = data.split(separator: UInt8(ascii: "\n"))
         let kept = lines.filter { line in
             let row = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            if row?["kind"] as? String == "step" { return ((row?["step"] as? Int) ?? 0) <= step }
             return ((row?["epoch"] as? Int) ?? 0) <= epoch
         }
         guard kept.count < lines.count else { return }

@@ -6,7 +6,8 @@ import Foundation
 
 /// Maximum-likelihood training with minibatches: shuffles each epoch, evaluates the
 /// validation NLL after every epoch, keeps `best.ckpt` (lowest validation NLL) and
-/// `last.ckpt` (for resuming), and appends one JSON row per evaluation to `metrics.jsonl`.
+/// `last.ckpt` (for resuming), and appends one JSON row per evaluation to `metrics.jsonl` (and one per
+/// `stepRowInterval` steps, `"kind": "step"`).
 /// With `emaDecay` set, validation and `best.ckpt` use the Polyak average of the weights
 /// (`WeightAverage`); `last.ckpt` keeps the trained weights and the average.
 public final class Trainer {
@@ -20,6 +21,9 @@ public final class Trainer {
     /// Receives human-readable lines (epoch summaries); progress goes to `progress`.
     public var log: (String) -> Void = { print($0) }
     public var progress = ProgressLine()
+    /// Every this many steps (counted over the whole run) a `"kind": "step"` row goes to
+    /// `metrics.jsonl` beside the epoch rows; 0: none.
+    public var stepRowInterval = 50
     /// The signal that stopped the last `run()` early (see `StopRequest`), or nil.
     public internal(set) var stoppedBySignal: Int32?
 
@@ -71,7 +75,7 @@ public final class Trainer {
         }
         self.train = train
         self.valid = valid
-        if resume?.training != nil { try dropMetrics(after: state.epoch) }
+        if resume?.training != nil { try dropMetrics(after: state.epoch, step: state.step) }
         let o = state.options, levels = model.config.levels
         if o.dropout > 0 && !(model is any DropoutModel) {
             throw TrainingError(description: "dropout applies to \(ModelKind.withDropout); \(model.config.kind.rawValue) has no dropout layers")
@@ -112,7 +116,8 @@ public final class Trainer {
         let o = state.options
         let outputs = model.config.output.summary
         let seen = [Binarization.fixed: " binarised at 0.5", .dynamic: " binarised afresh every batch"][o.binarization] ?? ""
-        log("training \(model.config.kind) (\(model.parameterCount) parameters, \(outputs)) on \(o.dataset)\(seen): "
+        log("training \(model.config.kind) (\(model.parameterCount) parameters, \(model.config.levels) output levels per value, "
+            + "\(outputs)) on \(o.dataset)\(seen): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "
             + "batch \(o.batchSize), \(o.optimizer) lr \(o.learningRate)" + (o.dropout > 0 ? ", dropout \(o.dropout)" : ""))
     }

@@ -9,6 +9,8 @@ struct RunSession {
     var stops: StopPolicy
     var checkpoints: CheckpointTimer
     var throughput = Throughput()
+    /// Loss and images since the last per-step metrics row.
+    var rowLossSum = 0.0, rowImages = 0
     /// Training time of the earlier invocations of the run.
     let elapsedBefore: Double
 
@@ -80,6 +82,10 @@ extension Trainer {
             let meanLoss = session.throughput.add(images: batch.count, loss: loss, at: now)
             showProgress(batchesPerEpoch: batches.count, meanLoss: meanLoss, rate: session.throughput.rate)
             state.elapsedSeconds = session.elapsed(at: now)
+            session.rowLossSum += Double(loss) * Double(batch.count); session.rowImages += batch.count
+            if stepRowInterval > 0 && state.step % stepRowInterval == 0 {
+                try appendStepRow(&session, batchesPerEpoch: batches.count)
+            }
             if let stop = session.stops.reason(at: now) {
                 progress.finish()
                 return stop

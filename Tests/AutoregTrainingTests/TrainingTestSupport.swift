@@ -119,7 +119,7 @@ func makeTrainer(_ model: any AutoregressiveModel, _ options: TrainingOptions, t
     return t
 }
 
-/// One row of metrics.jsonl.
+/// One epoch row of metrics.jsonl (`readMetrics` leaves out the per-step rows).
 struct MetricsRow {
     var epoch: Int
     var step: Int
@@ -130,9 +130,10 @@ struct MetricsRow {
 
 func readMetrics(_ directory: URL, file: StaticString = #filePath, line: UInt = #line) throws -> [MetricsRow] {
     let text = try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
-    return try text.split(separator: "\n").map { line in
+    return try text.split(separator: "\n").compactMap { line in
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8))
         guard let row = object as? [String: Any] else { throw TrainingError(description: "metrics row is not an object: \(line)") }
+        if row["kind"] as? String == "step" { return nil }
         func number(_ key: String) throws -> NSNumber {
             guard let n = row[key] as? NSNumber else { throw TrainingError(description: "metrics row lacks \(key): \(line)") }
             return n
