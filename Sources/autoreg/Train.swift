@@ -10,7 +10,8 @@ struct Train: ParsableCommand {
         abstract: "Train a model by maximum likelihood.",
         discussion: """
         Writes OUT/last.ckpt (for --resume), OUT/best.ckpt (lowest validation NLL) and \
-        OUT/metrics.jsonl (one row per epoch). Ctrl-C or SIGTERM stops after the current \
+        OUT/metrics.jsonl (one row per epoch, and one per --metrics-every steps with "kind": "step"), \
+        and adds the command line to OUT/commands.txt. Ctrl-C or SIGTERM stops after the current \
         step and writes last.ckpt. Example:
           autoreg train --model made --data binarized-mnist --masks 8 --epochs 20 --out runs/made
         """)
@@ -121,6 +122,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Train on train+valid (a final model; best.ckpt is then the last epoch).")
     var includeValid = false
     @Flag(help: "After training, evaluate the best checkpoint on the test split.") var test = false
+    @Option(parsing: .unconditional, help: ArgumentHelp("Write a per-step row (mean training loss since the last one, learning rate, images/s) to metrics.jsonl every N steps; 0: none (default: 50).",
+                                                        valueName: "N"))
+    var metricsEvery: Int = 50
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var imageLimit: ImageLimitOptions
 
@@ -140,6 +144,7 @@ struct Train: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
         if let lrDecay { _ = try parseSchedule(lrDecay) }
+        if metricsEvery < 0 { throw ValidationError("--metrics-every must be at least 0, got \(metricsEvery)") }
         if let ema, !(ema > 0 && ema < 1) { throw ValidationError("--ema must lie strictly between 0 and 1, got \(ema)") }
         if let m = masksGiven, m < 1 { throw ValidationError("--masks must be at least 1, got \(m)") }
         if !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be a number of at least 0, got \(weightDecay)") }
@@ -244,6 +249,8 @@ struct Train: ParsableCommand {
             trainer = try Trainer(model: m, options: options)
         }
         let o = trainer.state.options
+        trainer.stepRowInterval = metricsEvery
+        try CommandRecord.append(["autoreg"] + CommandLine.arguments.dropFirst(), in: o.outputDirectory)
         if test, let name = DatasetName(rawValue: o.dataset),
            DatasetCatalog.locate(name: name, split: .test, dataDirectory: o.dataDirectory) == nil {
             throw ValidationError("--test: \(o.dataset) has no test split\(o.dataDirectory.map { " in \($0)" } ?? "") "

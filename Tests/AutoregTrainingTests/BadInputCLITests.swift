@@ -170,10 +170,12 @@ final class BadInputCLITests: CLITestCase {
         let base = ["train", "--model", "fvsbn", "--data", "png", "--data-dir", data, "--epochs", "1"]
         let auto = try run(base + ["--out", workDir.appendingPathComponent("auto").path])
         assertSucceeds(auto)
-        XCTAssertTrue(auto.stdout.contains("Bernoulli outputs") && auto.stdout.contains("binarised at 0.5"), auto.stdout)
+        XCTAssertTrue(auto.stdout.contains("2 output levels per value, Bernoulli outputs") && auto.stdout.contains("binarised at 0.5"),
+                      auto.stdout)
         let made = try run(["train", "--model", "made", "--hidden", "8", "--data", "png", "--data-dir", data, "--epochs", "1",
                             "--out", workDir.appendingPathComponent("made").path])
-        XCTAssertTrue(made.stdout.contains("256-way softmax outputs") && !made.stdout.contains("binarised"), made.stdout)
+        XCTAssertTrue(made.stdout.contains("256 output levels per value, 256-way softmax outputs") && !made.stdout.contains("binarised"),
+                      made.stdout)
         assertFailsCleanly(try run(base + ["--binarize", "none", "--out", workDir.appendingPathComponent("none").path]),
                            mentioning: ["--binarize none", "8-bit"])
     }
