@@ -14,7 +14,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Autoreg", targets: ["AutoregTensor", "AutoregNN", "AutoregModels",
-                                            "AutoregData", "AutoregTraining", "AutoregImaging", "AutoregPNG"]),
+                                            "AutoregData", "AutoregTraining", "AutoregImaging", "AutoregPNG",
+                                            "AutoregReport"]),
         .executable(name: "autoreg", targets: ["autoreg"]),
     ],
     dependencies: [
@@ -40,12 +41,14 @@ let package = Package(
         .target(name: "AutoregPNG", dependencies: ["CZlib"]),
         // Image grids, heat maps, colormaps, composition; re-exports AutoregPNG.
         .target(name: "AutoregImaging", dependencies: ["AutoregPNG"]),
+        // HTML run reports: SVG line plots, escaping, data-URI images, metrics.jsonl rows.
+        .target(name: "AutoregReport", dependencies: ["AutoregPNG"]),
         // Training loop, evaluation, checkpoints, metrics.
         .target(name: "AutoregTraining",
                 dependencies: ["AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "CKernels", "CZlib"]),
         .executableTarget(name: "autoreg", dependencies: [
             "AutoregTensor", "AutoregNN", "AutoregModels", "AutoregData", "AutoregTraining", "AutoregImaging",
-            "AutoregBenchSupport",
+            "AutoregBenchSupport", "AutoregReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The one timing helper and the JSON lines of `autoreg bench` and `autoreg-lab`.
@@ -64,8 +67,10 @@ let package = Package(
         .testTarget(name: "AutoregDataTests", dependencies: ["AutoregData", "AutoregPNG"]),
         .testTarget(name: "AutoregPNGTests", dependencies: ["AutoregPNG", "CZlib"]),
         .testTarget(name: "AutoregImagingTests", dependencies: ["AutoregImaging"]),
+        .testTarget(name: "AutoregReportTests", dependencies: ["AutoregReport", "AutoregPNG"]),
         .testTarget(name: "AutoregTrainingTests",
-                    dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging", "AutoregTestSupport"]),
+                    dependencies: ["AutoregTraining", "AutoregModels", "AutoregData", "AutoregImaging", "AutoregReport",
+                                   "AutoregTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
