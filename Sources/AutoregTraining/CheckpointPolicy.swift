@@ -58,16 +58,19 @@ extension Trainer {
     }
 
     /// A per-step row of `metrics.jsonl` (`"kind": "step"`, no `epoch` key, so that readers of
-    /// the epoch rows can tell them apart): the mean training loss (nats per image) of the steps
-    /// since the previous such row, the learning rate, the images/s and the epochs done so far.
+    /// the epoch rows can tell them apart): the mean training loss (nats per image) and the
+    /// images per second of the steps since the previous such row, the learning rate and the
+    /// epochs done so far.
     func appendStepRow(_ session: inout RunSession, batchesPerEpoch: Int) throws {
+        let now = Date()
         let loss = session.rowLossSum / Double(max(session.rowImages, 1))
-        session.rowLossSum = 0; session.rowImages = 0
+        let rate = Double(session.rowImages) / max(now.timeIntervalSince(session.rowStart), 1e-9)
+        session.rowLossSum = 0; session.rowImages = 0; session.rowStart = now
         try appendMetrics([
             "kind": "step", "step": state.step,
             "epochs": Double(state.epoch) + Double(state.stepInEpoch) / Double(max(batchesPerEpoch, 1)),
             "train_loss": loss, "learning_rate": Double(optimizer.learningRate), "elapsed_s": state.elapsedSeconds,
-            "train_images_per_s": session.throughput.rate,
+            "train_images_per_s": rate,
         ])
     }
 

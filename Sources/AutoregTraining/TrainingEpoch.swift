@@ -9,8 +9,8 @@ struct RunSession {
     var stops: StopPolicy
     var checkpoints: CheckpointTimer
     var throughput = Throughput()
-    /// Loss and images since the last per-step metrics row.
-    var rowLossSum = 0.0, rowImages = 0
+    /// Loss, images and the time since the last per-step metrics row (or the start).
+    var rowLossSum = 0.0, rowImages = 0, rowStart = Date()
     /// Training time of the earlier invocations of the run.
     let elapsedBefore: Double
 
