@@ -3,8 +3,9 @@
 #   libdnnl-dev            oneDNN, for matrix products (C API dnnl.h)
 #   zlib1g-dev             gzip data sets and PNG compression
 #   dataset-fashion-mnist  a real data set for the demo, without the web
+#   chromium               headless browser for the test that opens `autoreg report`'s page (skipped without it)
 set -euo pipefail
-packages=(libdnnl-dev zlib1g-dev dataset-fashion-mnist)
+packages=(libdnnl-dev zlib1g-dev dataset-fashion-mnist chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
