@@ -1,5 +1,16 @@
 /// Renders scalar fields (e.g. per-pixel probabilities or log-likelihoods) as colour images.
 public enum HeatMap {
+    /// A `width` x `height` RGB strip running through `colormap` from its start (left column)
+    /// to its end (right column): the key to a heat map's colours.
+    public static func colorBar(width: Int, height: Int, colormap: Colormap = .viridis) -> RasterImage {
+        precondition(width >= 2 && height >= 1, "a colour bar needs at least 2 x 1 pixels")
+        let row = (0..<width).flatMap { x -> [UInt8] in
+            let c = colormap.color(at: Float(x) / Float(width - 1))
+            return [c.r, c.g, c.b]
+        }
+        return RasterImage(width: width, height: height, channels: 3, pixels: Array((0..<height).map { _ in row }.joined()))
+    }
+
     /// How masked pixels are painted.
     public enum MaskStyle: Sendable {
         /// One flat colour.
