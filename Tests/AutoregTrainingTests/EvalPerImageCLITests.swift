@@ -100,11 +100,11 @@ final class PerPixelTermsCLITests: CLITestCase {
         assertSucceeds(a)
         assertSucceeds(b)
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.first, "row,column,channel,nats")
+        XCTAssertEqual(lines.first, "image,row,column,channel,nats")
         let rows = lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
         XCTAssertEqual(rows.count, 784)
-        XCTAssertEqual(rows[29].prefix(3), ["1", "1", "0"], "row-major: entry 29 is row 1, column 1")
-        let values = rows.map { Float($0[3])! }
+        XCTAssertEqual(rows[29].prefix(4), ["2", "1", "1", "0"], "row-major: entry 29 is row 1, column 1 of image 2")
+        let values = rows.map { Float($0[4])! }
         XCTAssertEqual(Double(values.reduce(0, +)), try XCTUnwrap(printedTotal(a)), accuracy: 0.01)
 
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: npy)))
@@ -112,7 +112,7 @@ final class PerPixelTermsCLITests: CLITestCase {
         let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
         XCTAssertEqual((10 + headerLength) % 64, 0, "data aligned to 64 bytes")
         let header = String(decoding: bytes[10..<10 + headerLength], as: UTF8.self)
-        XCTAssertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (28, 28, 1)"), header)
+        XCTAssertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (1, 1, 28, 28)"), header)
         let payload = bytes[(10 + headerLength)...]
         XCTAssertEqual(payload.count, 784 * 4)
         var fromNPY: [Float] = []
