@@ -202,7 +202,7 @@ final class UseCommandsCLITests: CLITestCase {
         XCTAssertEqual(number(after: "model NLL of the image ", in: r.stdout), 543.43, r.stdout)
         let size = try pngSize(png)
         XCTAssertEqual(size.width, 2 * 28 * 8 + 16, "image and map side by side, scale 8, gap 16")
-        XCTAssertEqual(size.height, 28 * 8)
+        XCTAssertEqual(size.height, 28 * 8 + 16 + 16, "then a gap of 16 and the colour bar, 16 high")
 
         let trained = try writeCheckpoint(try ModelConfig(kind: .fvsbn, height: 28, width: 28), "perturbed.ckpt", perturbSeed: 5)
         let t = try run(["eval", "--checkpoint", trained, "--data", "mnist", "--per-pixel", "--index", "0", "--out", png])
