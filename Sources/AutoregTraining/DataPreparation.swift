@@ -65,6 +65,16 @@ public func imageShape(of name: String, dataDirectory: String?)
     return (d.height, d.width, d.channels, d.levels, d.classes)
 }
 
+/// The levels of a data set's pixels: known for the catalogue's fixed data sets (binarized
+/// MNIST 2, the others 256), read from the files for a PNG folder.
+public func dataLevels(of name: String, dataDirectory: String?) throws -> Int {
+    switch DatasetName(rawValue: name) {
+    case .binarizedMNIST: return 2
+    case .mnist, .fashionMNIST, .cifar10: return 256
+    case .png, nil: return try imageShape(of: name, dataDirectory: dataDirectory).levels
+    }
+}
+
 /// The generator behind the stochastic binarisation of `split` for evaluation: fixed, so a
 /// `--valid-limit` prefix and the whole split agree on the images they share.
 func evaluationBinarizationRNG(_ split: Split) -> RandomGenerator {

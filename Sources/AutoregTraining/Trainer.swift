@@ -30,8 +30,13 @@ public final class Trainer {
     /// A new run, or the continuation of `resume` (a checkpoint with training state),
     /// on the data set named in the options.
     public convenience init(model: any AutoregressiveModel, options: TrainingOptions, resume: Checkpoint? = nil) throws {
-        let o = resume?.training?.options ?? options
+        var o = resume?.training?.options ?? options
         let levels = model.config.levels
+        // Runs saved before `--binarize none` was refused for a binary model on 8-bit data
+        // say `none` and were thresholded at 0.5 all along: they go on so, and say so.
+        let recordedAsNone = try levels == 2 && o.binarization == .none
+            && dataLevels(of: o.dataset, dataDirectory: o.dataDirectory) != 2
+        if recordedAsNone { o.binarization = .fixed }
         let trainLevels = o.binarization == .dynamic ? 256 : levels
         var train = try loadSplit(o.dataset, split: .train, dataDirectory: o.dataDirectory,
                                   levels: trainLevels, limit: o.trainLimit)
@@ -42,7 +47,15 @@ public final class Trainer {
         let valid = try loadSplit(o.dataset, split: .valid, dataDirectory: o.dataDirectory, levels: levels,
                                   limit: o.validLimit, binarization: o.binarization)
         try self.init(model: model, options: options, train: train, valid: valid, resume: resume)
+        if recordedAsNone {
+            state.options.binarization = .fixed
+            binarizationNote = "note: the run records --binarize none, but a binary model sees \(o.dataset)'s 8-bit pixels "
+                + "thresholded at 0.5, as it always has; the run now records fixed"
+        }
     }
+
+    /// Said at the start of `run()`: how an older run's record of its binarisation was corrected.
+    var binarizationNote: String?
 
     /// A run on given data (8-bit `train` data is binarised per batch when the options
     /// ask for dynamic binarisation).
@@ -115,7 +128,9 @@ public final class Trainer {
     func logStart() {
         let o = state.options
         let outputs = model.config.output.summary
-        let seen = [Binarization.fixed: " binarised at 0.5", .dynamic: " binarised afresh every batch"][o.binarization] ?? ""
+        if let binarizationNote { log(binarizationNote) }
+        let seen = [Binarization.fixed: " binarised at 0.5", .dynamic: " binarised afresh every batch"][o.binarization]
+            ?? (model.config.levels == 2 ? " (binary pixels, used as they are)" : " (pixels used as they are)")
         log("training \(model.config.kind) (\(model.parameterCount) parameters, \(model.config.levels) output levels per value, "
             + "\(outputs)) on \(o.dataset)\(seen): "
             + "\(train.count) train\(o.includeValidation ? " (train+valid)" : "") / \(valid.count) valid images, "

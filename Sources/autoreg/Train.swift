@@ -297,7 +297,8 @@ struct Train: ParsableCommand {
         let state = try trainer.run()
         let o = state.options  // the run's own settings, also when resumed
         if state.bestValidNLL == nil {
-            note("no epoch has finished yet, so there is no \(o.outputDirectory)/best.ckpt; --resume continues from last.ckpt")
+            note("no epoch has finished yet, so there is no \(o.outputDirectory)/best.ckpt; train --resume continues the run "
+                 + "from \(o.outputDirectory)/last.ckpt, which eval, sample and complete can use meanwhile")
         }
         if let sig = trainer.stoppedBySignal { throw ExitCode(128 + sig) }
         if let best = state.bestValidNLL {
@@ -335,7 +336,10 @@ struct Train: ParsableCommand {
         }
         if conditional && model.classes == 0 { found.append("--conditional (the run is unconditional)") }
         check("--data", dataGiven?.rawValue, saved.dataset)
-        check("--binarize", binarize, saved.binarization)
+        // An older run of a binary model may record `none` where its pixels were thresholded
+        // at 0.5 (`fixed` does nothing more to binary data): the same run either way.
+        let savedBinarization = model.levels == 2 && saved.binarization == Binarization.none ? Binarization.fixed : saved.binarization
+        check("--binarize", binarize == Binarization.none && model.levels == 2 ? Binarization.fixed : binarize, savedBinarization)
         check("--batch-size", batchSizeGiven, saved.batchSize)
         check("--optimizer", optimizerGiven, saved.optimizer)
         check("--momentum", momentumGiven, saved.momentum)
