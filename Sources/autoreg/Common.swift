@@ -70,6 +70,7 @@ func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 /// Loads a checkpoint and rebuilds its model (with the saved Polyak average as its weights
 /// when `averaged`).
 func loadModel(_ path: String, averaged: Bool = false) throws -> (any AutoregressiveModel, Checkpoint) {
+    try explainMissingBest(path)
     var ck = try Checkpoint.read(from: path)
     for n in ck.notes { note("note: \(path): \(n)") }
     if averaged { ck = try ck.withAveragedWeights(path: path) }
@@ -115,4 +116,16 @@ func fileErrorMessage(_ error: Error) -> String? {
     }
     let reading = (CocoaError.Code.fileReadUnknown.rawValue..<CocoaError.Code.fileWriteUnknown.rawValue).contains(e.code)
     return "\(path): cannot \(reading ? "read" : "create or write") it (\(why))"
+}
+
+/// A run's best.ckpt appears when its first epoch ends; before that, asking for it gets an
+/// error that says so and what to use instead (the run's last.ckpt, or --resume).
+func explainMissingBest(_ path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    guard url.lastPathComponent == "best.ckpt", !FileManager.default.fileExists(atPath: path) else { return }
+    let folder = url.deletingLastPathComponent().path
+    let last = (path as NSString).deletingLastPathComponent.isEmpty ? "last.ckpt" : (path as NSString).deletingLastPathComponent + "/last.ckpt"
+    guard FileManager.default.fileExists(atPath: folder + "/last.ckpt") else { return }
+    throw TrainingError(description: "\(path): no best.ckpt exists yet: the run has not finished an epoch (best.ckpt is written "
+        + "when validation ends one); use \(last), or continue the run with autoreg train --resume --out \(folder)")
 }
