@@ -1,7 +1,8 @@
 import Foundation
 
 /// A line chart drawn as inline SVG: linear axes with ticks, labels and grid lines, one
-/// polyline per series (with dots when a series has few points), and a legend.
+/// polyline per series (with dots when a series has few points), and a legend below the
+/// chart, in two columns, where it hides no line.
 public struct LinePlot {
     /// One line of the chart.
     public struct Series {
@@ -24,6 +25,7 @@ public struct LinePlot {
     public var yLabel: String
     public var series: [Series]
     public var width = 560
+    /// The height of the chart without its legend (which adds 16 px per row of two entries).
     public var height = 320
     /// Series with at most this many points get a dot at each point.
     public var dotsUpTo = 40
@@ -68,9 +70,11 @@ public struct LinePlot {
         let left = margin.left, top = margin.top
         let right = Double(width) - margin.right, bottom = Double(height) - margin.bottom
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" width=\"\(width)\" height=\"\(height)\" "
-            + "viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(escapeHTML(title))\">\n"
-        s += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
+        let named = series.filter { !$0.points.isEmpty }
+        let total = height + 16 * ((named.count + 1) / 2) + (named.isEmpty ? 0 : 6)
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" width=\"\(width)\" height=\"\(total)\" "
+            + "viewBox=\"0 0 \(width) \(total)\" role=\"img\" aria-label=\"\(escapeHTML(title))\">\n"
+        s += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(total)\" fill=\"#ffffff\"/>\n"
         s += "<text x=\"\(f(Double(width) / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">"
             + "\(escapeHTML(title))</text>\n"
         // Grid, ticks and their labels.
@@ -109,20 +113,16 @@ public struct LinePlot {
                 s += "\n"
             }
         }
-        // The legend, top right inside the plotting area.
-        let named = series.filter { !$0.points.isEmpty }
+        // The legend, below the x axis's label: two entries a row.
         if !named.isEmpty {
-            let longest = named.map(\.name.count).max() ?? 0
-            let boxWidth = min(Double(longest) * 6.6 + 40, right - left), boxHeight = Double(named.count) * 16 + 8
-            let x0 = right - boxWidth - 6, y0 = top + 6
-            s += "<g class=\"legend\"><rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(boxWidth))\" height=\"\(f(boxHeight))\" "
-                + "fill=\"#ffffff\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>"
+            s += "<g class=\"legend\">"
+            let column = (right - left) / 2
             for (k, line) in named.enumerated() {
-                let y = y0 + 14 + Double(k) * 16
+                let x0 = left + Double(k % 2) * column, y = Double(height) + 10 + Double(k / 2) * 16
                 let dash = line.dashed ? " stroke-dasharray=\"6 4\"" : ""
-                s += "<line x1=\"\(f(x0 + 6))\" y1=\"\(f(y - 4))\" x2=\"\(f(x0 + 28))\" y2=\"\(f(y - 4))\" "
+                s += "<line x1=\"\(f(x0))\" y1=\"\(f(y - 4))\" x2=\"\(f(x0 + 24))\" y2=\"\(f(y - 4))\" "
                     + "stroke=\"\(escapeHTML(line.color))\" stroke-width=\"2\"\(dash)/>"
-                s += "<text x=\"\(f(x0 + 34))\" y=\"\(f(y))\" font-size=\"11\">\(escapeHTML(line.name))</text>"
+                s += "<text x=\"\(f(x0 + 30))\" y=\"\(f(y))\" font-size=\"11\">\(escapeHTML(line.name))</text>"
             }
             s += "</g>\n"
         }

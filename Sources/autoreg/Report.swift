@@ -115,19 +115,19 @@ struct ReportCommand: ParsableCommand {
         add(LinePlot(title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", series: rates),
             caption: "The learning rate of the optimiser at each row.", empty: "No learning rate recorded.")
         add(LinePlot(title: "Training speed", xLabel: "epoch", yLabel: "images per second", series: speed),
-            caption: "Training images per second (the progress line's figure when the row was written).",
+            caption: "Training images per second: per-step rows over the steps since the previous row, epoch rows the progress line's last figure.",
             empty: "No training speed recorded.")
         return html
     }
 
     func runSection(_ run: ReportRun, index: Int) throws -> String {
-        var html = "<h3>Command</h3>"
+        var html = ReportPictures(run: run, samples: samples, images: images, dataDirectory: dataDir, seed: seed,
+                                  scale: scale, index: index).html()
+        html += "<h3>Command</h3>"
         html += run.commands.isEmpty
             ? ReportPage.paragraph("The run does not record its command line (commands.txt is written by train since issue 18).", className: "note")
             : ReportPage.preformatted(run.commands.joined(separator: "\n"))
         html += "<h3>Configuration</h3>" + ReportPage.preformatted(run.configurationText)
-        html += ReportPictures(run: run, samples: samples, images: images, dataDirectory: dataDir, seed: seed,
-                               scale: scale, index: index).html()
         return html
     }
 }
