@@ -58,6 +58,27 @@ final class ReportCLITests: CLITestCase {
         XCTAssertFalse(outside.contains("http:") || outside.contains("https:") || outside.contains("<link"), "self-contained")
     }
 
+    /// An older run (no per-step rows, no commands.txt) whose test data has gone: the page
+    /// still comes, with a note in place of each missing part.
+    func testMissingPartsBecomeNotes() throws {
+        let (run, _, page) = try trainAndReport()
+        try FileManager.default.removeItem(atPath: workDir.appendingPathComponent("tiny/test").path)
+        try FileManager.default.removeItem(atPath: run + "/commands.txt")
+        let metrics = run + "/metrics.jsonl"
+        let epochRows = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").filter { !$0.contains("\"kind\"") }
+        try (epochRows.joined(separator: "\n") + "\n").write(toFile: metrics, atomically: true, encoding: .utf8)
+        assertSucceeds(try self.run(["report", run, "--out", page.path]))
+        let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertEqual(count("class=\"note\">Skipped: the test split of png is not available", in: html), 2, "completions and surprise")
+        XCTAssertTrue(html.contains("No per-step rows in metrics.jsonl"))
+        XCTAssertTrue(html.contains("does not record its command line"))
+        XCTAssertEqual(count("src=\"data:image/png;base64,", in: html), 3, "samples, their probabilities, receptive field")
+        // NLL and learning rate per epoch; the epoch rows of a run this short record no speed
+        // (the progress line's rate needs 2 s), so that plot is a note as well.
+        XCTAssertEqual(count("class=\"plot\"", in: html), 2)
+        XCTAssertTrue(html.contains("No training speed recorded."))
+    }
+
     /// The run folder that is not one, and a bad --out, are one-line errors naming the path.
     func testBadRunFoldersAreNamed() throws {
         let empty = workDir.appendingPathComponent("empty").path
