@@ -30,6 +30,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Folder holding the data set's files (default: the run's own).") var dataDir: String?
     @Option(parsing: .unconditional, help: "Random seed of the samples and completions.") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Enlarge each pixel of the pictures this many times.") var scale: Int = 4
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds a panel may be expected to take where the naive sampler (one full pass per sub-pixel; models without a cached sampler: \(ModelKind.allCases.filter { !$0.hasCachedSampler }.map(\.rawValue).joined(separator: ", "))) draws its images; a panel expected to take longer becomes a note.", valueName: "seconds"))
+    var samplingBudget: Double = 60
+    @Flag(help: "Draw samples and completions whatever the naive sampler is expected to take.")
+    var slowSampling = false
     @OptionGroup var imageLimit: ImageLimitOptions
 
     func validate() throws {
@@ -38,6 +42,9 @@ struct ReportCommand: ParsableCommand {
         if samples < 0 || samples > 64 { throw ValidationError("--samples must lie in 0...64, got \(samples)") }
         if images < 0 || images > 16 { throw ValidationError("--images must lie in 0...16, got \(images)") }
         if scale < 1 || scale > 16 { throw ValidationError("--scale must lie in 1...16, got \(scale)") }
+        if !(samplingBudget >= 0 && samplingBudget.isFinite) {
+            throw ValidationError("--sampling-budget must be a number of seconds, at least 0, got \(samplingBudget)")
+        }
     }
 
     func run() throws {
@@ -122,7 +129,7 @@ struct ReportCommand: ParsableCommand {
 
     func runSection(_ run: ReportRun, index: Int) throws -> String {
         var html = ReportPictures(run: run, samples: samples, images: images, dataDirectory: dataDir, seed: seed,
-                                  scale: scale, index: index).html()
+                                  scale: scale, index: index, samplingBudget: samplingBudget, slowSampling: slowSampling).html()
         html += "<h3>Command</h3>"
         html += run.commands.isEmpty
             ? ReportPage.paragraph("The run does not record its command line (commands.txt is written by train since issue 18).", className: "note")

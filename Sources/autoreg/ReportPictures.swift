@@ -17,6 +17,10 @@ struct ReportPictures {
     let scale: Int
     /// The run's place in the report (keeps SVG ids apart).
     let index: Int
+    /// Seconds a panel's naive sampling (one full pass per sub-pixel) may be expected to take.
+    var samplingBudget = 60.0
+    /// Draw samples and completions whatever the naive sampler is expected to take.
+    var slowSampling = false
 
     var model: any AutoregressiveModel { run.model }
     var c: ModelConfig { model.config }
@@ -27,14 +31,33 @@ struct ReportPictures {
             html += "<h3>\(escapeHTML(heading))</h3>"
             do { html += try body() } catch { html += ReportPage.paragraph("Skipped: \(error)", className: "note") }
         }
-        if samples > 0 { panel("Samples", samplesPanel) }
+        if samples > 0 { panel("Samples") { try checkSamplingCost(images: samples, observing: false); return try samplesPanel() } }
         if images > 0 {
             let test = Result { try testImages() }
-            panel("Completions") { try completionsPanel(try test.get()) }
+            panel("Completions") {
+                let data = try test.get()
+                try checkSamplingCost(images: 2 * min(images, data.count), observing: true)
+                return try completionsPanel(data)
+            }
             panel("Per-pixel surprise") { try surprisePanel(try test.get()) }
         }
         panel("Receptive field", receptiveFieldPanel)
         return html
+    }
+
+    /// Where `images` images would be drawn by the naive sampler (one full pass of the model per
+    /// sub-pixel: no cached or direct sampler), times one pass and refuses, unless
+    /// `slowSampling`, when the D passes would take more than `samplingBudget` seconds.
+    func checkSamplingCost(images: Int, observing: Bool) throws {
+        guard !slowSampling, model.samplingMethod(.automatic, observing: observing) == .naive else { return }
+        let x = Tensor(shape: [images, c.dimension], data: [Float](repeating: 0, count: images * c.dimension))
+        let start = Date()
+        _ = withoutGrad { model.logits(x) }
+        let expected = Date().timeIntervalSince(start) * Double(c.dimension)
+        guard expected > samplingBudget else { return }
+        throw ReportError(String(format: "%@ draws these %d images with the naive sampler (no cached one), %d full passes "
+            + "expected to take about %.0f s, more than --sampling-budget %g s; pass --slow-sampling to draw them anyway",
+            c.kind.rawValue, images, c.dimension, expected, samplingBudget))
     }
 
     /// Class labels for `count` images of a class-conditional model: the classes in turn.
@@ -154,3 +177,4 @@ struct ReportPictures {
                                  + "pixels; white: blind spot, grey: later pixels.")
     }
 }
+

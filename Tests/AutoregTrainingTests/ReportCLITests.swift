@@ -79,6 +79,19 @@ final class ReportCLITests: CLITestCase {
         XCTAssertTrue(html.contains("No training speed recorded."))
     }
 
+    /// FVSBN draws with the naive sampler: with a budget no pass can meet, samples and
+    /// completions become notes naming --slow-sampling, which draws them.
+    func testSamplingBudgetTurnsSlowPanelsIntoNotes() throws {
+        let (run, _, page) = try trainAndReport()
+        assertSucceeds(try self.run(["report", run, "--out", page.path, "--sampling-budget", "1e-9"]))
+        let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertEqual(count("class=\"note\">Skipped: fvsbn draws these", in: html), 2, "samples and completions")
+        XCTAssertEqual(count("--slow-sampling", in: html), 2)
+        XCTAssertEqual(count("src=\"data:image/png;base64,", in: html), 2, "surprise and receptive field")
+        assertSucceeds(try self.run(["report", run, "--out", page.path, "--sampling-budget", "1e-9", "--slow-sampling"]))
+        XCTAssertEqual(count("src=\"data:image/png;base64,", in: try String(contentsOf: page, encoding: .utf8)), 5)
+    }
+
     /// The run folder that is not one, and a bad --out, are one-line errors naming the path.
     func testBadRunFoldersAreNamed() throws {
         let empty = workDir.appendingPathComponent("empty").path
