@@ -41,9 +41,10 @@ import AutoregTensor
 /// α·r, β·r + γ·g of the pixel's own earlier values), which `logisticMixtureConditionals` turns
 /// into the exact per-sub-pixel conditionals p(r), p(g | r), p(b | r, g). Colour therefore needs
 /// the mixture output; Bernoulli and categorical heads would need channel-group masks this
-/// architecture does not have, and are refused for more than one channel. It has no cached
-/// sampler, and it is not a `ConvolutionalModel` (that list is of `MaskedConv2D`s and has no
-/// place for the transposed convolutions).
+/// architecture does not have, and are refused for more than one channel. Its cached sampler
+/// evaluates every activation lazily, position by position (`PixelCNNPlusPlus+Cached.swift`).
+/// It is not a `ConvolutionalModel` (that list is of `MaskedConv2D`s and has no place for the
+/// transposed convolutions).
 public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
     /// PixelCNN++'s options (defaults: a small model for 28×28 grey images on a 2-CPU machine,
     /// 968 239 parameters with a 5-component mixture, about the Gated PixelCNN's training speed;
