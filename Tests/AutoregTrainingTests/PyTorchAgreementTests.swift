@@ -44,6 +44,8 @@ final class PyTorchAgreementTests: CLITestCase {
             try make("made-categorical-rgb", .made, MADE.Options(hidden: [20], masks: 1), side: 3, channels: 3, output: byte),
             try make("made-mixture", .made, MADE.Options(hidden: [14, 12], masks: 2, ordering: .random), side: 5,
                      output: mixture),
+            try make("made-mixture-rgb", .made, MADE.Options(hidden: [24], masks: 1, directConnections: true), side: 3,
+                     channels: 3, output: mixture),
             try make("pixelcnn", .pixelcnn, PixelCNN.Options(hiddenChannels: 8, layers: 2, kernelSize: 3, firstKernelSize: 5,
                                                              dilations: [1, 2]), side: 8),
             try make("pixelcnn-categorical", .pixelcnn, PixelCNN.Options(hiddenChannels: 8, layers: 2, kernelSize: 3,
@@ -55,6 +57,9 @@ final class PyTorchAgreementTests: CLITestCase {
             try make("pixelcnn-mixture", .pixelcnn, PixelCNN.Options(hiddenChannels: 8, layers: 2, kernelSize: 3,
                                                                      firstKernelSize: 5, dilations: [1, 3]),
                      side: 5, output: mixture),
+            try make("pixelcnn-mixture-rgb", .pixelcnn, PixelCNN.Options(hiddenChannels: 12, layers: 2, kernelSize: 3,
+                                                                         firstKernelSize: 3, dilations: [1, 2]),
+                     side: 3, channels: 3, output: mixture),
             try make("gated-pixelcnn", .gatedPixelCNN, GatedPixelCNN.Options(hiddenChannels: 6, layers: 3, kernelSize: 3,
                                                                              dilations: [1, 2, 1]), side: 8),
             try make("gated-pixelcnn-conditional", .gatedPixelCNN,
@@ -69,6 +74,9 @@ final class PyTorchAgreementTests: CLITestCase {
             try make("gated-pixelcnn-mixture-conditional", .gatedPixelCNN,
                      GatedPixelCNN.Options(hiddenChannels: 6, layers: 2, kernelSize: 3, dilations: [1, 1]),
                      side: 5, output: mixture, classes: 3),
+            try make("gated-pixelcnn-mixture-rgb", .gatedPixelCNN,
+                     GatedPixelCNN.Options(hiddenChannels: 6, layers: 2, kernelSize: 3, dilations: [1, 2]),
+                     side: 3, channels: 3, output: mixture),
         ]
     }
 

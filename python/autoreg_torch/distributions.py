@@ -60,7 +60,8 @@ def _log_bin(v, mean, log_scale):
 
 
 def logistic_mixture_terms(params, pixels, components):
-    """-log p(x) per grey sub-pixel under a discretised logistic mixture.
+    """-log p(x_i | x_<i) per sub-pixel under its own discretised logistic mixture (grey, or
+    one channel of a colour pixel given the earlier ones).
 
     params [B, D, 3K]: K mixture logits, K means (on [-1, 1]), K log-scales (clamped below at -7).
     """
