@@ -12,7 +12,7 @@ again with glibc's defaults as a second row; the convolutional models also get a
 ``torch.compile`` row (``--pytorch-rows`` picks among them).
 
     benchmarks/.venv/bin/python benchmarks/compare.py [--quick] [--models gated-pixelcnn,made]
-        [--threads 2] [--batch 64] [--out results.md]
+        [--threads 2] [--batch 64] [--pytorch-rows same-allocator,glibc-defaults,compiled] [--out results.md]
 
 ``benchmarks/run.sh`` sets up the virtual environment first and then runs this script.
 """
