@@ -257,8 +257,8 @@ def visible_torch_versions(python: str) -> list[str] | None:
     """Versions of torch that pip (with this machine's pip configuration, e.g. find-links)
     can see, newest first, or None if ``pip index versions`` fails."""
     try:
-        done = subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "index", "versions", "torch"],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "--retries", "1", "--timeout", "20",
+                               "index", "versions", "torch"], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return None
     for line in done.stdout.splitlines():
