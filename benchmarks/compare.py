@@ -80,6 +80,7 @@ class Result:
     error: str | None = None
     command: list[str] = field(default_factory=list)
     label: str = "pytorch"
+    wrong_allocator: bool = False   # ran with other malloc settings than its row claims
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,6 +393,7 @@ def run_case(case: Case, index: int, binary: str, python: str, s: Settings,
             mismatch = allocator_mismatch(result.record, what, malloc)
             if mismatch:  # the harness did not give this row the settings it claims
                 result.error = f"{label}: {mismatch}"
+                result.wrong_allocator = True
             theirs[what] = result
     return [(v, ours[v], theirs[r]) for v in variants for r in rows]
 
@@ -620,7 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}", file=sys.stderr)
     # Failing PyTorch rows mean the harness itself is broken; our side may legitimately lag,
     # and a model that torch.compile cannot compile on this CPU is a finding, not a failure.
-    return 1 if any(b.error and b.label in required for _, _, b in rows) else 0
+    # A row measured under other malloc settings than it claims is a broken harness too.
+    return 1 if any(b.error and (b.label in required or b.wrong_allocator) for _, _, b in rows) else 0
 
 
 if __name__ == "__main__":

@@ -264,10 +264,20 @@ class Report(unittest.TestCase):
         self.assertEqual(len(calls), 2 * (2 + 2))   # 2 configurations x (2 samplers + 2 PyTorch rows)
 
     def test_wrong_allocator_is_a_harness_failure(self):
-        """A PyTorch record whose allocator is not its row's makes the run fail."""
-        result = compare.Result(record={"allocator": "glibc defaults"})
-        self.assertIn("not", compare.allocator_mismatch(result.record, SAME, compare.AUTOREG_MALLOC_ENV))
-        self.assertIsNone(compare.allocator_mismatch(result.record, DEFAULTS, compare.AUTOREG_MALLOC_ENV))
+        """A PyTorch record whose allocator is not its row's makes the run fail, compiled
+        rows included (here the stand-in ignores the variables)."""
+        record = {"allocator": "glibc defaults"}
+        self.assertIn("not", compare.allocator_mismatch(record, SAME, compare.AUTOREG_MALLOC_ENV))
+        self.assertIsNone(compare.allocator_mismatch(record, DEFAULTS, compare.AUTOREG_MALLOC_ENV))
+        original = compare.pytorch_env
+        compare.pytorch_env = lambda base, row, malloc: compare.without_malloc_settings(base)
+        try:
+            status, text, _ = self.run_compare("--models", "gated-pixelcnn", "--tasks", "eval",
+                                               "--pytorch-rows", "compiled")
+        finally:
+            compare.pytorch_env = original
+        self.assertEqual(status, 1, text)
+        self.assertIn("ran with allocator glibc defaults, not {", text)
 
 
 class TorchChoice(unittest.TestCase):
