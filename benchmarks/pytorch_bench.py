@@ -14,12 +14,26 @@ Tasks, on random 28x28 inputs (binary pixels with p(1) = 0.2, or uniform levels 
 Rates are images per second per step (per pass for sampling: ``count / (784 * pass
 time)``); median, min and max are taken over the timed steps after ``--warmup`` untimed
 ones. ``peak_rss_mib`` is this process's ``ru_maxrss``.
+
+``--compile`` (train, eval) wraps the model's loss (train) or per-image NLL (eval) in
+``torch.compile`` (default inductor backend; on CPU it needs a C++ compiler). The first
+call compiles; it is timed on its own as ``compile_seconds`` (compilation plus that one
+step) and excluded from the rates, before the ``--warmup`` steps; the loss (NLL) that
+call computes is compared with the eager model's on the same batch (``compiled_vs_eager``,
+relative difference). If compiling fails the record holds ``compile_error`` (the error's
+first line) and no rates, and the exit status is still 0: a model that does not compile on
+this CPU is a result, not a broken harness.
+
+The record names the torch version and the glibc malloc settings this process got from
+its environment (``MALLOC_*`` variables, ``glibc.malloc.*`` tunables; ``allocator`` is
+``"glibc defaults"`` when there are none), so each JSON line says how it was measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -54,28 +68,90 @@ def timed_steps(step: Callable[[], None], steps: int, warmup: int) -> list[float
     return times
 
 
-def bench_train(model: ImageModel, x: torch.Tensor, steps: int, warmup: int) -> list[float]:
-    """Seconds per training step: forward + loss + backward + Adam update."""
+# Environment variables through which glibc's malloc takes the settings mallopt makes
+# (glibc 2.26+ reads them as aliases of the glibc.malloc.* tunables).
+MALLOC_ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                      "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST")
+
+
+def allocator_settings(environ: dict | None = None) -> dict | str:
+    """The glibc malloc settings of this process's environment: the ``MALLOC_*`` variables
+    and any ``glibc.malloc.*`` entries of ``GLIBC_TUNABLES``, or ``"glibc defaults"``."""
+    environ = os.environ if environ is None else environ
+    found = {k: environ[k] for k in MALLOC_ENVIRONMENT if environ.get(k)}
+    tunables = [t for t in environ.get("GLIBC_TUNABLES", "").split(":") if t.startswith("glibc.malloc.")]
+    if tunables:
+        found["GLIBC_TUNABLES"] = ":".join(tunables)
+    return found or "glibc defaults"
+
+
+def first_line(error: BaseException) -> str:
+    """``Type: first line`` of an exception's message (with the next line too when the
+    first only introduces it, as torch._dynamo's "backend='inductor' raised:")."""
+    lines = [l.strip() for l in str(error).splitlines() if l.strip()]
+    text = lines[0] if lines else ""
+    if text.endswith(":") and len(lines) > 1:
+        text += " " + lines[1]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class CompileFailed(Exception):
+    """torch.compile could not compile the step; ``args[0]`` is the error's first line."""
+
+
+def compiled_first_call(step: Callable[[], float], eager: float, info: dict | None) -> None:
+    """Runs the first call of a step whose function is wrapped in ``torch.compile`` (it
+    compiles); records its seconds as ``info["compile_seconds"]`` and how far the value
+    it computed is from ``eager``, the uncompiled model's on the same batch
+    (``info["compiled_vs_eager"]``, relative). Raises ``CompileFailed`` if compiling fails."""
+    t0 = time.perf_counter()
+    try:
+        value = step()
+    except Exception as e:  # torch._dynamo / inductor errors, a missing C++ compiler, ...
+        raise CompileFailed(first_line(e)) from e
+    if info is not None:
+        info["compile_seconds"] = time.perf_counter() - t0
+        info["compiled_vs_eager"] = abs(value - eager) / max(abs(eager), 1e-30)
+
+
+def bench_train(model: ImageModel, x: torch.Tensor, steps: int, warmup: int,
+                compiled: bool = False, info: dict | None = None) -> list[float]:
+    """Seconds per training step: forward + loss + backward + Adam update. With
+    ``compiled`` the loss (forward and, through AOTAutograd, backward) is compiled; the
+    optimizer step stays eager. ``info["compile_seconds"]`` gets the first call's time."""
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_of = torch.compile(model.loss) if compiled else model.loss
 
-    def step() -> None:
+    def step() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        loss = model.loss(x)
+        loss = loss_of(x)
         loss.backward()
         optimizer.step()
+        return loss
 
+    if compiled:
+        with torch.no_grad():
+            eager = model.loss(x).item()
+        compiled_first_call(lambda: step().item(), eager, info)  # the loss before its update
     return timed_steps(step, steps, warmup)
 
 
-def bench_eval(model: ImageModel, x: torch.Tensor, steps: int, warmup: int) -> list[float]:
-    """Seconds per evaluation step: forward + per-image NLL without autograd."""
+def bench_eval(model: ImageModel, x: torch.Tensor, steps: int, warmup: int,
+               compiled: bool = False, info: dict | None = None) -> list[float]:
+    """Seconds per evaluation step: forward + per-image NLL without autograd (compiled
+    with ``compiled``; ``info["compile_seconds"]`` gets the first call's time)."""
     model.eval()
+    nll_of = torch.compile(model.nll) if compiled else model.nll
 
-    def step() -> None:
+    def step() -> float:
         with torch.no_grad():
-            model.nll(x).sum().item()
+            return nll_of(x).sum().item()
 
+    if compiled:
+        with torch.no_grad():
+            eager = model.nll(x).sum().item()
+        compiled_first_call(step, eager, info)
     return timed_steps(step, steps, warmup)
 
 
@@ -123,6 +199,8 @@ def run(args: argparse.Namespace) -> dict:
     record: dict = {
         "framework": "pytorch",
         "version": torch.__version__,
+        "allocator": allocator_settings(),
+        "compiled": args.compile,
         "task": args.task,
         "model": args.model,
         "levels": args.levels,
@@ -141,9 +219,14 @@ def run(args: argparse.Namespace) -> dict:
     else:
         x = random_pixels(args.batch, args.levels, generator)
         bench = bench_train if args.task == "train" else bench_eval
-        times = bench(model, x, args.steps, args.warmup)
-        rates = [args.batch / t for t in times]
         record["steps"] = args.steps
+        try:
+            times = bench(model, x, args.steps, args.warmup, compiled=args.compile, info=record)
+        except CompileFailed as e:
+            record.update({"compile_error": str(e), "images_per_s_median": None, "images_per_s_min": None,
+                           "images_per_s_max": None, "peak_rss_mib": peak_rss_mib(), "gflops": None})
+            return record
+        rates = [args.batch / t for t in times]
     record.update({
         "images_per_s_median": statistics.median(rates),
         "images_per_s_min": min(rates),
@@ -174,6 +257,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")], default=None,
                    help="made: hidden sizes, comma-separated (default 500)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--compile", action="store_true",
+                   help="train, eval: wrap the loss / NLL in torch.compile (first call timed apart, "
+                        "as compile_seconds)")
     p.add_argument("--json", action="store_true", help="print one JSON line (else a short summary)")
     args = p.parse_args(argv)
     for name in ("batch", "threads", "steps", "count"):
@@ -183,6 +269,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--warmup must not be negative")
     if args.pixels is not None and args.pixels < 1:
         p.error("--pixels must be at least 1")
+    if args.compile and args.task == "sample":
+        p.error("--compile is for train and eval (sampling calls the model on a new pixel each pass)")
     if args.model == "fvsbn" and args.levels != 2:
         p.error("fvsbn models binary pixels only (--levels 2)")
     return args
@@ -194,10 +282,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(record), flush=True)
         return
+    if "compile_error" in record:
+        print(f"{record['model']} levels {record['levels']} {record['task']}: torch.compile failed: "
+              f"{record['compile_error']}")
+        return
     line = (f"{record['model']} levels {record['levels']} {record['task']}: "
             f"{record['images_per_s_median']:.1f} img/s (min {record['images_per_s_min']:.1f}, "
             f"max {record['images_per_s_max']:.1f}), {record['parameters']} parameters, "
-            f"torch {record['version']}, {record['threads']} threads, peak {record['peak_rss_mib']:.0f} MiB")
+            f"torch {record['version']}, {record['threads']} threads, peak {record['peak_rss_mib']:.0f} MiB, "
+            f"allocator {record['allocator']}")
+    if "compile_seconds" in record:
+        line += f", compiled in {record['compile_seconds']:.1f} s (not timed)"
     if "seconds" in record:
         line += f", {record['seconds']:.1f} s for {record['count']} images"
         if "extrapolated_from_pixels" in record:
