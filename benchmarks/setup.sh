@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates benchmarks/.venv with a CPU-only PyTorch, unless it already works.
+# Creates benchmarks/.venv with a CPU-only PyTorch, numpy and safetensors (python/'s loaders
+# read exported models with it), unless it already works.
 #
 # Choice of torch (first that applies):
 #   1. $TORCH_SPEC, if set (e.g. TORCH_SPEC='torch==2.15.0' accepts the CUDA wheels);
@@ -17,13 +18,18 @@ venv="$here/.venv"
 py="$venv/bin/python"
 python="${PYTHON:-python3}"
 
-# A venv whose torch (and numpy) imports and runs a convolution needs nothing more.
+# A venv whose torch (and numpy) imports and runs a convolution needs nothing more than
+# safetensors, added if missing.
 if [[ -x "$py" ]] && "$py" - <<'EOF' 2>/dev/null
 import numpy, torch
 torch.nn.functional.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3))
-print(f"benchmarks/.venv: torch {torch.__version__} (already set up)")
 EOF
 then
+    if ! "$py" -c 'import safetensors' 2>/dev/null; then
+        echo "benchmarks/setup.sh: installing safetensors into $venv" >&2
+        nice -n 10 "$py" -m pip --disable-pip-version-check install -q safetensors
+    fi
+    "$py" -c 'import torch, safetensors; print(f"benchmarks/.venv: torch {torch.__version__}, safetensors {safetensors.__version__} (already set up)")'
     exit 0
 fi
 
@@ -76,7 +82,8 @@ EOF
     exit 1
 fi
 
-# numpy only silences torch's "Failed to initialize NumPy" warning at import.
-echo "benchmarks/setup.sh: installing $spec numpy" >&2
-nice -n 10 "${pip[@]}" install "${quiet[@]}" "$spec" numpy
+# numpy silences torch's "Failed to initialize NumPy" warning at import; safetensors reads
+# the files `autoreg export` writes (python/).
+echo "benchmarks/setup.sh: installing $spec numpy safetensors" >&2
+nice -n 10 "${pip[@]}" install "${quiet[@]}" "$spec" numpy safetensors
 "$py" -c 'import torch; print(f"benchmarks/.venv: torch {torch.__version__} installed")'

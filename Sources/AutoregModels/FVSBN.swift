@@ -55,3 +55,9 @@ public final class FVSBN: RegisteredModel {
 
     public func logits(_ pixels: Tensor, pixel i: Int) -> [Float] { layer.columns([i], of: pixels) }
 }
+
+extension FVSBN: FixedBuffers {
+    /// `ordering` [D]: pixel generated at each step (a seeded permutation for `--ordering random`);
+    /// the weight mask keeps W[j, i] when pixel j comes before pixel i in it.
+    public var fixedBuffers: [FixedBuffer] { [.integers("ordering", ordering)] }
+}

@@ -68,6 +68,8 @@ public final class MADE: RegisteredModel, MaskEnsemble {
 
     struct MaskSet {
         let ordering: [Int]
+        /// Degrees of each hidden layer's units (what the masks are built from).
+        let hiddenDegrees: [[Int]]
         let layerMasks: [Tensor]
         let directMask: Tensor?
     }
@@ -122,7 +124,8 @@ public final class MADE: RegisteredModel, MaskEnsemble {
         for l in 0..<options.hidden.count { layerMasks.append(mask(degrees[l], degrees[l + 1], strict: false)) }
         layerMasks.append(mask(degrees.last!, outDegrees, strict: true))
         let directMask = options.directConnections ? mask(inputDegrees, outDegrees, strict: true) : nil
-        return MaskSet(ordering: ordering, layerMasks: layerMasks, directMask: directMask)
+        return MaskSet(ordering: ordering, hiddenDegrees: Array(degrees.dropFirst()), layerMasks: layerMasks,
+                       directMask: directMask)
     }
 
     /// Switches every layer to mask set `index` (0..<masks).
@@ -187,5 +190,19 @@ public final class MADE: RegisteredModel, MaskEnsemble {
             return withoutGrad { nll(pixels).data }
         }
         return mixtureNLL(perMask)
+    }
+}
+
+extension MADE: FixedBuffers {
+    /// Per mask set k: `mask<k>.ordering` [D] and `mask<k>.degrees<l>` [hidden[l]], the degrees
+    /// of hidden layer l's units. The masks follow from them (see `MADE`): input pixel i has
+    /// degree rank(i) + 1, hidden connection k'→k exists when m(k) ≥ m(k'), output (pixel i,
+    /// any level) reads hidden unit k (and, with direct connections, input j) when
+    /// rank(i) + 1 > m(k).
+    public var fixedBuffers: [FixedBuffer] {
+        maskSets.enumerated().flatMap { k, set in
+            [.integers("mask\(k).ordering", set.ordering)]
+                + set.hiddenDegrees.enumerated().map { .integers("mask\(k).degrees\($0.offset)", $0.element) }
+        }
     }
 }

@@ -150,3 +150,9 @@ struct Permutation {
         }
     }
 }
+
+extension NADE: FixedBuffers {
+    /// `ordering` [D]: pixel generated at each step. Row t of W, V and b belongs to step t, so
+    /// pixel ordering[t].
+    public var fixedBuffers: [FixedBuffer] { [.integers("ordering", ordering)] }
+}

@@ -16,7 +16,8 @@ struct Autoreg: ParsableCommand {
         (looked for under --data-dir, $AUTOREG_DATA, ../shared/data, ./data and \
         /usr/share/datasets). Likelihoods are reported in nats per image and bits per dimension.
         """,
-        subcommands: [Train.self, Eval.self, SampleCommand.self, Complete.self, Bench.self, Classify.self, ReceptiveFieldCommand.self])
+        subcommands: [Train.self, Eval.self, SampleCommand.self, Complete.self, Bench.self, Classify.self, ReceptiveFieldCommand.self,
+                      Export.self, Import.self])
 
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)  // keep results and progress in order when piped
