@@ -100,9 +100,14 @@ extension Checkpoint {
         for b in (model as? any FixedBuffers)?.fixedBuffers ?? [] {
             let name = Self.bufferPrefix + b.name
             guard let t = byName.removeValue(forKey: name) else { continue }  // the seed gives it again
-            guard t.shape == b.shape, t.values == b.tensorValues else {
-                throw fail("buffer \(name) (\(t.values.dtype.rawValue) \(t.shape)) differs from the one autoreg.config's seed "
-                    + "gives (\(b.tensorValues.dtype.rawValue) \(b.shape)): the buffers and the configuration do not belong together")
+            let expected = b.tensorValues
+            guard t.shape == b.shape, t.values.dtype == expected.dtype else {
+                throw fail("buffer \(name) is \(t.values.dtype.rawValue) \(t.shape), autoreg.config's seed gives "
+                    + "\(expected.dtype.rawValue) \(b.shape)")
+            }
+            if let i = t.values.firstDifference(from: expected) {
+                throw fail("buffer \(name) differs from the one autoreg.config's seed gives (at element \(i)): "
+                    + "the buffers and the configuration do not belong together")
             }
         }
         if let extra = byName.keys.sorted().first {
@@ -110,6 +115,17 @@ extension Checkpoint {
                 + (byName.count > 1 ? " (nor are \(byName.count - 1) more)" : ""))
         }
         self.init(config: config, parameters: params)
+    }
+}
+
+extension SafeTensorsFile.Values {
+    /// The first index at which two value lists of one dtype and count differ.
+    func firstDifference(from other: Self) -> Int? {
+        switch (self, other) {
+        case let (.f32(a), .f32(b)): return a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
+        case let (.i64(a), .i64(b)): return a.indices.first { a[$0] != b[$0] }
+        default: return 0
+        }
     }
 }
 

@@ -184,8 +184,9 @@ public struct SafeTensorsFile: Equatable {
                     throw fail("\(what): data_offsets \(raw.data_offsets) must be [begin, end]")
                 }
                 let (begin, end) = (raw.data_offsets[0], raw.data_offsets[1])
-                guard begin >= 0, begin <= end, end <= dataLength else {
-                    throw fail("\(what): data_offsets [\(begin), \(end)] lie outside the \(dataLength) bytes of tensor data")
+                guard begin >= 0, begin <= end else { throw fail("\(what): data_offsets [\(begin), \(end)] are not a range") }
+                guard end <= dataLength else {
+                    throw fail("truncated: \(what) ends at byte \(end) of the tensor data, the file holds \(dataLength) after the header")
                 }
                 let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
                 guard !overflow, end - begin == bytes else {
