@@ -16,20 +16,24 @@ extension Tensor {
     public func mean() -> Tensor { sum().scaled(by: 1 / Float(max(count, 1))) }
 
     /// Sum over dimension `axis` (negative counts from the end); the dimension is removed.
+    /// Accumulated in double precision, like `sum()`: a per-image NLL sums 784 or more terms,
+    /// and a float accumulator loses the small ones (about 1e-4 nats per 28×28 image).
     public func sum(axis: Int) -> Tensor {
         let (outer, n, inner, ax) = split3(axis)
         var outShape = shape
         outShape.remove(at: ax)
+        var acc = [Double](repeating: 0, count: inner)
         let out = data.withUnsafeBufferPointer { px in
             makeArray(outer * inner) { y in
                 let x = px.baseAddress!
                 for o in 0..<outer {
-                    let dst = y + o * inner
-                    dst.initialize(repeating: 0, count: inner)
+                    for k in 0..<inner { acc[k] = 0 }
                     for j in 0..<n {
                         let src = x + (o * n + j) * inner
-                        for k in 0..<inner { dst[k] += src[k] }
+                        for k in 0..<inner { acc[k] += Double(src[k]) }
                     }
+                    let dst = y + o * inner
+                    for k in 0..<inner { dst[k] = Float(acc[k]) }
                 }
             }
         }
