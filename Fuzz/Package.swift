@@ -8,7 +8,7 @@
 import PackageDescription
 
 /// One executable per reader.
-let fuzzers = ["fuzz-idx", "fuzz-amat", "fuzz-cifar", "fuzz-gzip", "fuzz-png", "fuzz-checkpoint"]
+let fuzzers = ["fuzz-idx", "fuzz-amat", "fuzz-cifar", "fuzz-gzip", "fuzz-png", "fuzz-checkpoint", "fuzz-safetensors"]
 
 let package = Package(
     name: "AutoregFuzz",

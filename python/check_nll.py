@@ -43,7 +43,7 @@ def read_scores(path):
     return index, labels, np.array([float(r[n]) for r in body], dtype=np.float64)
 
 
-def check(model_path, images_path, scores_path, dtype, batch_size):
+def check(model_path, images_path, scores_path, dtype, batch_size, masks=None):
     """The comparison of one model: a dict with the per-image values and their differences."""
     model, config = load_model(model_path, dtype=dtype)
     index, labels, swift = read_scores(scores_path)
@@ -64,7 +64,7 @@ def check(model_path, images_path, scores_path, dtype, batch_size):
         for start in range(0, len(x), batch_size):
             batch = x[start:start + batch_size]
             y = labels[start:start + batch_size] if conditional else None
-            ours.append(image_nll(model, config, batch, labels=y).double())
+            ours.append(image_nll(model, config, batch, labels=y, masks=masks).double())
     ours = torch.cat(ours).numpy()
     diff = np.abs(ours - swift)
     return {"model": model_path, "kind": config["kind"], "output": config["output"], "images": len(diff),
@@ -79,6 +79,7 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                    help="precision of the PyTorch computation (float64: a reference for Swift's float32)")
+    p.add_argument("--masks", type=int, help="MADE: average this many masks, as `eval --masks N` (default: all)")
     p.add_argument("--json", help="also write the comparisons as a JSON list to this file")
     a = p.parse_args(argv)
     if len(a.files) % 3 != 0:
@@ -87,7 +88,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     results, failed = [], False
     for i in range(0, len(a.files), 3):
-        r = check(*a.files[i:i + 3], dtype=dtype, batch_size=a.batch_size)
+        r = check(*a.files[i:i + 3], dtype=dtype, batch_size=a.batch_size, masks=a.masks)
         w = r["worst"]
         ok = r["finite"] and r["max_abs_diff"] <= a.tolerance
         failed |= not ok

@@ -9,7 +9,7 @@
 # Extra libFuzzer flags go in FUZZ_ARGS, e.g. FUZZ_ARGS=-len_control=0 to try inputs up to
 # -max_len from the start instead of letting their length grow slowly.
 #
-# Targets: idx amat cifar gzip png checkpoint. Seeds are generated afresh into
+# Targets: idx amat cifar gzip png checkpoint safetensors. Seeds are generated afresh into
 # .build-fuzz/seeds/; the corpus grows in .build-fuzz/corpus/<target>/ and crash, timeout and
 # out-of-memory inputs land in .build-fuzz/findings/<target>/ (all ignored by git). Reproduce
 # one with `.build-fuzz/release/fuzz-<target> FILE`. Exits non-zero on any finding.
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 runs=1000000
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then runs=$1; shift; fi
-all=(idx amat cifar gzip png checkpoint)
+all=(idx amat cifar gzip png checkpoint safetensors)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
@@ -96,8 +96,9 @@ put("png", "text-chunk.png", image(2, 2, 8, 0, chunk(b"tEXt", b"Comment\x00fuzz"
 put("png", "interlaced.png", png(1, 1, 8, 0, b"\x00\x00", interlace=1))
 PY
 ASAN_OPTIONS=detect_leaks=0 AUTOREG_FUZZ_WRITE_SEEDS="$scratch/seeds/checkpoint" "$bin/fuzz-checkpoint"
+ASAN_OPTIONS=detect_leaks=0 AUTOREG_FUZZ_WRITE_SEEDS="$scratch/seeds/safetensors" "$bin/fuzz-safetensors"
 
-declare -A max_len=([idx]=65536 [amat]=65536 [cifar]=65536 [gzip]=65536 [png]=65536 [checkpoint]=65536)
+declare -A max_len=([idx]=65536 [amat]=65536 [cifar]=65536 [gzip]=65536 [png]=65536 [checkpoint]=65536 [safetensors]=65536)
 summary=()
 status=0
 for t in "${targets[@]}"; do

@@ -36,10 +36,14 @@ public protocol RegisteredModel: AutoregressiveModel {
     /// Whether the model can output a categorical distribution over 8-bit pixels (default
     /// true; FVSBN and NADE are Bernoulli only).
     static var supportsCategorical: Bool { get }
+    /// The output used when none is asked for, for `levels`-level pixels (default:
+    /// `PixelDistribution.forLevels`, Bernoulli or categorical).
+    static func defaultOutput(levels: Int) -> PixelDistribution
 }
 
 extension RegisteredModel {
     public static var supportsCategorical: Bool { true }
+    public static func defaultOutput(levels: Int) -> PixelDistribution { .forLevels(levels) }
 }
 
 extension AutoregressiveModel {

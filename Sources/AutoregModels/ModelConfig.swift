@@ -77,12 +77,9 @@ public struct ModelConfig: Sendable {
         }
         if sizes.count > 4096 { try fail("\(kind): \(sizes.count) size fields is implausibly many") }
         if levels != 2 && levels != 256 { try fail("levels must be 2 (binary) or 256 (8-bit), got \(levels)") }
-        if case .logisticMixture = output {
-            if channels != 1 {
-                try fail("\(output) outputs model grey images (1 channel) so far: colour needs the mixture's coupling "
-                    + "of G and B to R per pixel; use categorical outputs for \(channels) channels")
-            }
-        } else if output != .forLevels(levels) {
+        // A mixture head gives each sub-pixel its own mixture given everything before it (for
+        // colour, the earlier channels of its pixel too), as a categorical head does.
+        if output.mixture == nil && output != .forLevels(levels) {
             try fail("\(output) is not an output Autoreg models")
         }
         if levels != 2 && !kind.supportsCategorical {

@@ -40,6 +40,10 @@ public enum ModelKind: String, Codable, CaseIterable, Sendable {
     /// Whether the model's outputs can be categorical over 8-bit pixels (not only Bernoulli).
     public var supportsCategorical: Bool { type.supportsCategorical }
 
+    /// The output distribution for `levels`-level pixels when none is given (pixelcnn++: a
+    /// 10-component logistic mixture on 8-bit pixels).
+    public func defaultOutput(levels: Int) -> PixelDistribution { type.defaultOutput(levels: levels) }
+
     /// Whether training steps apply dropout (the model conforms to `DropoutModel`).
     public var hasDropout: Bool { type is any DropoutModel.Type }
 

@@ -3,7 +3,7 @@ import AutoregTensor
 
 /// PixelCNN++ (Salimans, Karpathy, Chen & Kingma 2017, "PixelCNN++: Improving the PixelCNN
 /// with Discretized Logistic Mixture Likelihood and Other Modifications"), as its reference
-/// code `pixel_cnn_pp/model.py` builds it, for grey images:
+/// code `pixel_cnn_pp/model.py` builds it (grey images, and RGB ones with the coupled mixture):
 ///
 ///     x' = [x, 1]                                        a channel of ones marks the image inside the padding
 ///     u  = down_shift(down_shifted_conv 2×3 (x'))        the stream of the rows above
@@ -33,12 +33,17 @@ import AutoregTensor
 /// Not from the paper: no weight normalisation or data-dependent initialisation (PyTorch's
 /// default initialisation, the second convolution of each block scaled by the paper's 0.1);
 /// the head reads concat_elu(ul) where the reference code reads elu(ul); a shortcut's `nin`
-/// over [u, ul_kept] is two 1×1 convolutions summed (the same function). Colour images are
-/// refused: within a pixel the shifted convolutions give every sub-pixel the same context,
-/// while the chain rule over R, G, B needs G to see R (the paper's mixture couples them; the
-/// categorical and Bernoulli heads here would need channel-group masks this architecture does
-/// not have). It has no cached sampler, and it is not a `ConvolutionalModel` (that list is of
-/// `MaskedConv2D`s and has no place for the transposed convolutions).
+/// over [u, ul_kept] is two 1×1 convolutions summed (the same function).
+///
+/// **Colour.** The shifted convolutions give every sub-pixel of a pixel the same context, so
+/// the chain rule over R, G, B comes from the output, as in the paper: for RGB images the head
+/// gives each pixel the 10K parameters of a colour `LogisticMixture` (means of G and B moved by
+/// α·r, β·r + γ·g of the pixel's own earlier values), which `logisticMixtureConditionals` turns
+/// into the exact per-sub-pixel conditionals p(r), p(g | r), p(b | r, g). Colour therefore needs
+/// the mixture output; Bernoulli and categorical heads would need channel-group masks this
+/// architecture does not have, and are refused for more than one channel. It has no cached
+/// sampler, and it is not a `ConvolutionalModel` (that list is of `MaskedConv2D`s and has no
+/// place for the transposed convolutions).
 public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
     /// PixelCNN++'s options (defaults: a small model for 28×28 grey images on a 2-CPU machine,
     /// 968 239 parameters with a 5-component mixture, about the Gated PixelCNN's training speed;
@@ -60,9 +65,12 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
             if filters < 1 { try fail("filters must be positive, got \(filters)") }
             if resnetBlocks < 0 { try fail("resnet blocks per resolution must be 0 or more, got \(resnetBlocks)") }
             if config.channels != 1 {
-                try fail("models grey images (1 channel) only, got \(config.channels): its shifted convolutions give "
-                    + "every channel of a pixel the same context, but G must see R and B both (the chain rule within "
-                    + "a pixel); use gated-pixelcnn or pixelcnn for colour")
+                guard config.channels == 3, case .logisticMixture = config.output else {
+                    try fail("models grey images, or RGB images with logistic-mixture outputs, not \(config.channels) "
+                        + "channels with \(config.output) outputs: its shifted convolutions give every channel of a "
+                        + "pixel the same context, so G can see R (and B both) only through the colour mixture's "
+                        + "coupling; use --output logistic-mixture:K, or gated-pixelcnn or pixelcnn")
+                }
             }
         }
         public var sizes: [(name: String, value: Int)] { [("filters", filters), ("resnetBlocks", resnetBlocks)] }
@@ -71,7 +79,7 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
         var blockPairs: Double { Double(6 * max(resnetBlocks, 0) + 2) }
 
         public func estimatedParameterCount(for config: ModelConfig) -> Double {
-            let f = Double(filters), c = Double(config.channels + 1), out = Double(config.channels * config.output.width)
+            let f = Double(filters), c = Double(config.channels + 1), out = Double(PixelCNNPlusPlus.headWidth(config))
             // Per pair: u's 2×3 convolutions 2F → F and 2F → 2F, ul's 2×2 ones, up to three 1×1 links 2F → F.
             let perPair = f * f * (12 + 24 + 8 + 16 + 6) + 10 * f
             // Two down- and two up-samplings, each a 2×3 (u) and a 2×2 (ul) F → F.
@@ -96,9 +104,13 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
 
     public static var optionsType: any ModelOptions.Type { Options.self }
     public static var summary: String {
-        "PixelCNN++: down- and down-right-shifted streams, gated ResNet blocks over three resolutions, logistic mixtures (grey)"
+        "PixelCNN++: down- and down-right-shifted streams, gated ResNet blocks over three resolutions, logistic mixtures (coupled over R, G, B for colour)"
     }
     public static var evaluationBatchSize: Int { 50 }
+    /// The paper's output: 10 logistics per pixel on 8-bit pixels (Bernoulli on binary ones).
+    public static func defaultOutput(levels: Int) -> PixelDistribution {
+        levels == 256 ? .logisticMixture(components: 10) : .forLevels(levels)
+    }
 
     /// Resolutions the network works at: full, half, quarter.
     static let resolutions = 3
@@ -156,7 +168,7 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
             downBlocks[level] = (0..<count).map { BlockPair(filters: f, uLinks: 1, ulLinks: 2, name: "down\(level).block\($0)", rng: &rng) }
         }
         (self.upBlocks, self.downsampling, self.downBlocks, self.upsampling) = (up, down, downBlocks, upsampling)
-        head = MaskedConv2D(inChannels: 2 * f, outChannels: config.channels * config.output.width, kernel: (1, 1),
+        head = MaskedConv2D(inChannels: 2 * f, outChannels: Self.headWidth(config), kernel: (1, 1),
                             name: "output.head", rng: &rng)
     }
 
@@ -212,6 +224,28 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
             }
         }
         precondition(uKept.isEmpty && ulKept.isEmpty, "pixelcnn++: \(uKept.count) kept values were not used")
-        return ImageLayout.logits(head(ul.concatELU()), config)
+        return outputs(head(ul.concatELU()), pixels: pixels)
+    }
+
+    /// The colour mixture a colour model's head parameterises.
+    static func colourMixture(_ config: ModelConfig) -> LogisticMixture? {
+        guard config.channels == 3, case let .logisticMixture(k) = config.output else { return nil }
+        return LogisticMixture(components: k, channels: 3)
+    }
+
+    /// Outputs of the head per pixel: the output width per sub-pixel, or for colour the 10K
+    /// parameters of one colour mixture per pixel.
+    static func headWidth(_ config: ModelConfig) -> Int {
+        colourMixture(config)?.parameterCount ?? config.channels * config.output.width
+    }
+
+    /// Head [B, P, H, W] → logits of `config.output.logitShape`; for colour, the pixel's colour
+    /// mixture split into its per-sub-pixel conditionals, given the pixel's own values.
+    func outputs(_ head: Tensor, pixels: Tensor) -> Tensor {
+        guard let mixture = Self.colourMixture(config) else { return ImageLayout.logits(head, config) }
+        let b = head.shape[0], n = b * config.height * config.width
+        let perPixel = ImageLayout.toChannelsLast(head).reshaped([n, mixture.parameterCount])
+        return perPixel.logisticMixtureConditionals(values: pixels.reshaped([n, 3]), mixture: mixture)
+            .reshaped(config.output.logitShape(batch: b, dimension: config.dimension))
     }
 }

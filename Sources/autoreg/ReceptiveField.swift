@@ -63,7 +63,7 @@ struct ReceptiveFieldCommand: ParsableCommand {
 
     func makeNetwork() throws -> any AutoregressiveModel {
         if let checkpoint { return try loadModel(checkpoint).0 }
-        let config = try shape.config(model!, height: height, width: width, levels: shape.levels ?? shape.output?.levels ?? 2,
+        let config = try shape.config(model!, height: height, width: width, levels: shape.levels ?? shape.givenOutput?.levels ?? 2,
                                       ordering: ordering == .natural ? nil : ordering, seed: seed)
         return try makeModel(config)
     }

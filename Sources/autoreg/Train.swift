@@ -156,7 +156,7 @@ struct Train: ParsableCommand {
             if resume { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
             let shapeGiven = try modelFlags.given.map(\.rawValue)
                 + [("--levels", architecture.shape.levels != nil), ("--output", architecture.shape.output != nil),
-                   ("--conditional", conditional)].filter(\.1).map(\.0)
+                   ("--mixtures", architecture.shape.mixtures != nil), ("--conditional", conditional)].filter(\.1).map(\.0)
             if !shapeGiven.isEmpty {
                 throw ValidationError("\(shapeGiven.joined(separator: ", ")) cannot change the architecture of \(initFrom); "
                                       + "--init-from takes it from the checkpoint")
@@ -316,7 +316,7 @@ struct Train: ParsableCommand {
         }
         check("--model", architecture.modelGiven, model.kind)
         check("--levels", architecture.shape.levels, model.levels)
-        check("--output", architecture.shape.output, model.output)
+        check(architecture.shape.mixtures != nil ? "--mixtures" : "--output", architecture.shape.givenOutput, model.output)
         // Model flags: the options they give must be the run's own.
         if let flags = try? modelFlags, !flags.given.isEmpty {
             do {

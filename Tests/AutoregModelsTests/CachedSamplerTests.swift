@@ -50,6 +50,10 @@ final class CachedSamplerTests: XCTestCase {
             var config = try convConfig(kind, 4, 5, levels: 256, hiddenChannels: 8, layers: 2)
             config.output = .logisticMixture(components: 3)
             assertCachedMatchesNaive(config)
+            // Colour: one grey mixture per sub-pixel, given R (and G) through the channel masks.
+            var colour = try convConfig(kind, 3, 3, channels: 3, levels: 256, hiddenChannels: 6, layers: 2)
+            colour.output = .logisticMixture(components: 2)
+            assertCachedMatchesNaive(colour)
         }
     }
 

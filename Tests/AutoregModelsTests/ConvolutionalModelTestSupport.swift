@@ -71,3 +71,40 @@ func totalProbabilityTwoSubpixels(_ nll: (Tensor) -> Tensor) -> Double {
     }
     return sum
 }
+
+/// A model of 1×1 RGB 8-bit images: every conditional it outputs, p(r), p(g | r) for all 256
+/// values of r, and p(b | r, g) for every r and g on a grid with the edge values, each summed
+/// over its 256 values (`worst` = the largest |sum − 1|); and whether any sub-pixel's outputs
+/// changed with its own or a later sub-pixel's value on those images (`leaks`, readable).
+/// With both, Σ over the colours of p(r) p(g | r) p(b | r, g) is 1.
+func colourConditionalTotals(_ model: any AutoregressiveModel) -> (worst: Double, leaks: [String]) {
+    let d = model.config.output, width = d.width
+    precondition(model.config.dimension == 3, "a model of 1×1 RGB images")
+    let grid = [0, 1] + Array(stride(from: 17, to: 255, by: 17)) + [254, 255]
+    let images = (0..<256).flatMap { r in grid.map { g in (r, g) } }
+    func logits(b: Float) -> [Float] {
+        let x = images.flatMap { [Float($0.0), Float($0.1), b] }
+        return withoutGrad { model.logits(Tensor(shape: [images.count, 3], data: x)) }.data
+    }
+    let zero = logits(b: 0), full = logits(b: 255)
+    func slot(_ all: [Float], _ image: Int, channel c: Int) -> [Float] {
+        Array(all[((image * 3 + c) * width)..<((image * 3 + c + 1) * width)])
+    }
+    var leaks: [String] = []
+    if zero != full { leaks.append("an output changed with b") }
+    for (i, (r, g)) in images.enumerated() {
+        if slot(zero, i, channel: 0) != slot(zero, 0, channel: 0) { leaks.append("R's outputs at r \(r) g \(g)") }
+        if slot(zero, i, channel: 1) != slot(zero, i - i % grid.count, channel: 1) { leaks.append("G's outputs at r \(r) g \(g)") }
+    }
+    func total(_ s: [Float]) -> Double {
+        let l = Tensor(shape: d.logitShape(batch: 256, dimension: 1), data: Array(repeating: s, count: 256).flatMap { $0 })
+        let v = Tensor(shape: [256, 1], data: (0..<256).map(Float.init))
+        return withoutGrad { d.nll(logits: l, pixels: v) }.data.reduce(0.0) { $0 + exp(-Double($1)) }
+    }
+    var worst = abs(total(slot(zero, 0, channel: 0)) - 1)
+    for (i, (_, g)) in images.enumerated() {
+        if g == 0 { worst = max(worst, abs(total(slot(zero, i, channel: 1)) - 1)) }
+        worst = max(worst, abs(total(slot(zero, i, channel: 2)) - 1))
+    }
+    return (worst, Array(leaks.prefix(5)))
+}

@@ -162,6 +162,71 @@ final class PixelCNNPlusPlusTests: XCTestCase {
         XCTAssertEqual(mnist.parameterCount, 968_239)
     }
 
+    /// RGB with the paper's coupled mixture: through the network no output sees its own pixel
+    /// or a later one (and a deep enough model sees every channel of every earlier pixel);
+    /// within a pixel, G's conditional moves with r only and B's with r and g, and nothing
+    /// moves with b. Exactly normalised over the colours of a 1×1 image, finite-difference
+    /// gradients, and the shapes and size estimate.
+    func testColourWithTheCoupledMixture() throws {
+        let cfg = config(4, 4, output: .logisticMixture(components: 2), filters: 6, blocks: 1, channels: 3)
+        let m = try model(cfg)
+        perturbParameters(m, std: 0.05, seed: 30)
+        let (rows, leaked) = dependencies(cfg, seed: 31) { m.logits($0) }
+        XCTAssertFalse(leaked)
+        var wrong: [String] = [], unseen = 0
+        for i in rows.indices {
+            for j in rows[i].indices {
+                let earlierPixel = j / 3 < i / 3
+                if rows[i][j] != 0 && !earlierPixel { wrong.append("\(describe(i, cfg)) ← \(describe(j, cfg))") }
+                if rows[i][j] == 0 && earlierPixel { unseen += 1 }
+            }
+        }
+        XCTAssertEqual(wrong, [], "network paths to the own or a later pixel")
+        XCTAssertEqual(unseen, 0, "earlier sub-pixels unseen")
+
+        // Within a pixel, by values: pixel 5 (row 1, column 1) of a random image.
+        let width = cfg.output.width
+        let base = randomPixels(batch: 1, dimension: cfg.dimension, levels: 256, seed: 32).data
+        func outputs(changing c: Int) -> [[Float]] {
+            var x = base
+            x[5 * 3 + c] = Float((Int(x[5 * 3 + c]) + 128) % 256)
+            let l = withoutGrad { m.logits(Tensor(shape: [1, cfg.dimension], data: x)) }.data
+            return (0..<cfg.dimension).map { Array(l[($0 * width)..<(($0 + 1) * width)]) }
+        }
+        let plain = withoutGrad { m.logits(Tensor(shape: [1, cfg.dimension], data: base)) }.data
+        let before = (0..<cfg.dimension).map { Array(plain[($0 * width)..<(($0 + 1) * width)]) }
+        for (c, moved) in [(0, [16, 17]), (1, [17]), (2, [Int]())] {
+            let after = outputs(changing: c)
+            for i in 0..<(6 * 3) {
+                if moved.contains(i) {
+                    XCTAssertNotEqual(after[i], before[i], "sub-pixel \(describe(i, cfg)) should move with channel \(c)")
+                } else {
+                    XCTAssertEqual(after[i], before[i], "sub-pixel \(describe(i, cfg)) moved with channel \(c) of pixel 5")
+                }
+            }
+        }
+
+        let tiny = try model(config(1, 1, output: .logisticMixture(components: 3), filters: 4, blocks: 1, channels: 3))
+        perturbParameters(tiny, std: 0.3, seed: 33)
+        let (worst, leaks) = colourConditionalTotals(tiny)
+        XCTAssertLessThan(worst, 1e-4)
+        XCTAssertEqual(leaks, [])
+
+        let small = config(2, 3, output: .logisticMixture(components: 2), filters: 2, blocks: 0, channels: 3)
+        let g = try model(small)
+        perturbParameters(g, std: 0.2, seed: 34)
+        let pixels = randomPixels(batch: 2, dimension: small.dimension, levels: 256, seed: 35)
+        assertGradients(wrt: g.parameters.map(\.tensor), eps: 1e-3, "colour mixture loss") { g.loss(pixels) }
+
+        XCTAssertEqual(withoutGrad { m.logits(Tensor(repeating: 9, shape: [2, cfg.dimension])) }.shape, [2, 48, 6])
+        XCTAssertEqual(m.head.weight.shape[0], 20, "the head gives 10K parameters per pixel")
+        XCTAssertGreaterThanOrEqual(cfg.estimatedParameterCount, Double(m.parameterCount))
+        XCTAssertLessThan(cfg.estimatedParameterCount, 1.5 * Double(m.parameterCount))
+        let losses = train(m, on: randomPixels(batch: 6, dimension: cfg.dimension, levels: 256, seed: 36), steps: 10,
+                           learningRate: 0.01)
+        XCTAssertLessThan(losses.last!, losses.first!, "\(losses)")
+    }
+
     /// A few Adam steps on a tiny set lower the mixture's loss.
     func testTrainingLowersTheLoss() throws {
         let cfg = config(4, 4, output: .logisticMixture(components: 2), filters: 4, blocks: 1)
@@ -176,9 +241,9 @@ final class PixelCNNPlusPlusTests: XCTestCase {
         let bad: [(ModelConfig, String)] = [
             (config(4, 4, filters: 0), "filters"),
             (config(4, 4, blocks: -1), "resnet blocks"),
-            (config(4, 4, output: .categorical(levels: 256), channels: 3), "grey"),
-            (config(4, 4, channels: 2), "grey"),
-            (config(4, 4, output: .logisticMixture(components: 5), channels: 3), "grey"),
+            (config(4, 4, output: .categorical(levels: 256), channels: 3), "logistic-mixture"),
+            (config(4, 4, channels: 3), "logistic-mixture"),
+            (config(4, 4, output: .logisticMixture(components: 5), channels: 2), "RGB"),
         ]
         for (cfg, word) in bad {
             XCTAssertThrowsError(try makeModel(cfg), word) { XCTAssertTrue("\($0)".contains(word), "\($0)") }

@@ -40,6 +40,17 @@ final class PixelRNNCachedSamplerTests: XCTestCase {
         for kind in Self.kinds { assertCachedMatchesNaive(config(kind, 3, 4, channels: 3, levels: 256), count: 2, seeds: [21]) }
     }
 
+    /// Logistic-mixture outputs, grey and colour (one grey mixture per sub-pixel).
+    func testLogisticMixture() {
+        for kind in Self.kinds {
+            for channels in [1, 3] {
+                var c = config(kind, 3, 4, channels: channels, levels: 256)
+                c.output = .logisticMixture(components: 2)
+                assertCachedMatchesNaive(c, count: 2, seeds: [6])
+            }
+        }
+    }
+
     func testOtherKernelsAndDepths() {
         // Row LSTM's 1×5 kernels reach two columns either side; one layer and three layers;
         // a 3×3 and the default 7×7 first layer (wider than the image).

@@ -67,6 +67,16 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(x.sum(axis: 1).data, [6, 9, 24, 27])
         XCTAssertEqual(x.sum(axis: 2).data, [1, 5, 9, 13, 17, 21])
         XCTAssertEqual(x.sum(axis: -1).data, x.sum(axis: 2).data)
+        // Long sums are rounded once: 1 + 4096 · f (f = Float(1e-4)) is exact in double, and a
+        // float accumulator would round each of the 4096 additions (ulp(1) = 1.2e-7 ≈ f / 800).
+        let f = Float(1e-4)
+        let row = [Float(1)] + [Float](repeating: f, count: 4096)
+        let exact = Float(1 + 4096 * Double(f))
+        XCTAssertEqual(Tensor(shape: [1, row.count], data: row).sum(axis: 1).data, [exact])
+        XCTAssertEqual(Tensor(shape: [row.count, 1], data: row).sum(axis: 0).data, [exact])
+        var floatSum: Float = 0
+        for v in row { floatSum += v }
+        XCTAssertNotEqual(floatSum, exact, "the case tells the two accumulations apart")
         XCTAssertEqual(x.mean(axis: 1).data, [2, 3, 8, 9])
         XCTAssertEqual(x.mean(axis: 1).shape, [2, 2])
     }

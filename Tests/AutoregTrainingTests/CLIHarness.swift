@@ -111,8 +111,9 @@ class CLITestCase: XCTestCase {
         }
     }
 
-    /// A PNG data set of `size`x`size` grey images, one subfolder per class in each split.
-    func writePNGFolder(_ name: String, size: Int = 28, train: [String: Int], valid: [String: Int],
+    /// A PNG data set of `size`x`size` random images (grey, or RGB with `channels: 3`), one
+    /// subfolder per class in each split.
+    func writePNGFolder(_ name: String, size: Int = 28, channels: Int = 1, train: [String: Int], valid: [String: Int],
                         test: [String: Int] = [:]) throws -> String {
         let root = workDir.appendingPathComponent(name)
         var rng = RandomGenerator(seed: 7)
@@ -121,8 +122,8 @@ class CLITestCase: XCTestCase {
                 let dir = root.appendingPathComponent("\(split)/\(cls)")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
                 for i in 0..<count {
-                    let pixels = (0..<size * size).map { _ in UInt8(rng.int(below: 256)) }
-                    try PNG.write(RasterImage(width: size, height: size, channels: 1, pixels: pixels),
+                    let pixels = (0..<size * size * channels).map { _ in UInt8(rng.int(below: 256)) }
+                    try PNG.write(RasterImage(width: size, height: size, channels: channels, pixels: pixels),
                                   to: dir.appendingPathComponent("\(i).png").path)
                 }
             }

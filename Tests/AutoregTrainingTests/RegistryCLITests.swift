@@ -64,6 +64,17 @@ final class OutputDistributionCLITests: CLITestCase {
         let a = try Data(contentsOf: workDir.appendingPathComponent("s-cached.png"))
         let b = try Data(contentsOf: workDir.appendingPathComponent("s-naive.png"))
         XCTAssertEqual(a, b, "cached and naive samples differ")
+        // Colour: each sub-pixel's mixture given R (and G) through the channel masks.
+        let rgb = try writePNGFolder("rgb", size: 4, channels: 3, train: ["x": 12], valid: ["x": 4])
+        let colourRun = workDir.appendingPathComponent("colour-run").path
+        assertSucceeds(try run(["train", "--model", "gated-pixelcnn", "--channels", "6", "--layers", "1", "--mixtures", "2",
+                                "--epochs", "1", "--out", colourRun, "--data", "png", "--data-dir", rgb]))
+        for sampler in ["cached", "naive"] {
+            assertSucceeds(try run(["sample", "--checkpoint", colourRun + "/best.ckpt", "-n", "2", "--seed", "5",
+                                    "--sampler", sampler, "--out", "rgb-\(sampler).png"]))
+        }
+        XCTAssertEqual(try Data(contentsOf: workDir.appendingPathComponent("rgb-cached.png")),
+                       try Data(contentsOf: workDir.appendingPathComponent("rgb-naive.png")), "colour samples differ")
         // Refusals: a binary model, a model without 8-bit outputs, a bad K.
         assertFailsCleanly(try run(["train", "--model", "made", "--levels", "2", "--output", "logistic-mixture:3",
                                     "--out", "x"] + common), mentioning: ["--output", "--levels 2"])

@@ -125,6 +125,25 @@ final class SafeTensorsCLITests: CLITestCase {
         let original = try scores(ckpt, "a.csv"), imported = try scores(back, "b.csv")
         XCTAssertEqual(original.split(separator: "\n").count, 7)
         XCTAssertEqual(original, imported, "identical per-image NLLs")
+        // sample takes the imported checkpoint and draws the same images from the same seed.
+        for (name, path) in [("a", ckpt), ("b", back)] {
+            assertSucceeds(try run(["sample", "--checkpoint", path, "-n", "3", "--seed", "9",
+                                    "--out", workDir.appendingPathComponent("\(name).png").path]))
+        }
+        XCTAssertEqual(try PNG.read(path: workDir.appendingPathComponent("a.png").path).pixels,
+                       try PNG.read(path: workDir.appendingPathComponent("b.png").path).pixels)
+    }
+
+    func testExportRefusesWhatItCannotDo() throws {
+        let (ckpt, _) = try writeCheckpoint()
+        assertFailsCleanly(try run(["export", "--checkpoint", ckpt, "--out", ckpt]), mentioning: ["--out must differ"])
+        // A checkpoint written without training has no weight average to export.
+        assertFailsCleanly(try run(["export", "--checkpoint", ckpt, "--average", "--out", "x.safetensors"]), mentioning: [ckpt, "no weight average"])
+        let missing = workDir.appendingPathComponent("missing.ckpt").path
+        assertFailsCleanly(try run(["export", "--checkpoint", missing, "--out", "x.safetensors"]), mentioning: [missing, "no such file"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("x.safetensors").path))
+        let st = workDir.appendingPathComponent("missing.safetensors").path
+        assertFailsCleanly(try run(["import", "--safetensors", st, "--out", "y.ckpt"]), mentioning: [st, "no such file"])
     }
 
     // MARK: Bad files: one line naming the file and what is wrong

@@ -60,7 +60,8 @@ def _log_bin(v, mean, log_scale):
 
 
 def logistic_mixture_terms(params, pixels, components):
-    """-log p(x) per grey sub-pixel under a discretised logistic mixture.
+    """-log p(x_i | x_<i) per sub-pixel under its own discretised logistic mixture (grey, or
+    one channel of a colour pixel given the earlier ones).
 
     params [B, D, 3K]: K mixture logits, K means (on [-1, 1]), K log-scales (clamped below at -7).
     """
@@ -88,11 +89,13 @@ def flatten_pixels(x):
     return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
 
 
-def image_nll(model, config, x, labels=None):
+def image_nll(model, config, x, labels=None, masks=None):
     """-log p(x) in nats per image, [B], as `autoreg eval` computes it: for a mask ensemble
-    (a model with `mask_count` > 1, MADE), the equal-weight mixture of all its masks."""
+    (a model with `mask_count` > 1, MADE), the equal-weight mixture of its first `masks`
+    masks (all by default, as `eval` without --masks)."""
     pixels = flatten_pixels(x)
-    masks = getattr(model, "mask_count", 1)
+    available = getattr(model, "mask_count", 1)
+    masks = available if masks is None else min(masks, available)
 
     def one():
         return nll_terms(config["output"], model(x, labels=labels), pixels).sum(dim=1)
