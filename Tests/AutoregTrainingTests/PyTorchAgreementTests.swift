@@ -106,6 +106,14 @@ final class PyTorchAgreementTests: CLITestCase {
             try make("pixelcnn++-categorical", .pixelCNNPlusPlus, PixelCNNPlusPlus.Options(filters: 3, resnetBlocks: 0),
                      side: 5, output: byte),
             try make("pixelcnn++", .pixelCNNPlusPlus, PixelCNNPlusPlus.Options(filters: 4, resnetBlocks: 1), side: 6),
+            try make("row-lstm-mixture-rgb", .rowLSTM, PixelRNNOptions(hiddenUnits: 6, layers: 2, outputChannels: 6,
+                                                                       firstKernelSize: 3, kernelSize: 3),
+                     side: 3, channels: 3, output: mixture),
+            try make("diagonal-bilstm-mixture-rgb", .diagonalBiLSTM,
+                     PixelRNNOptions(hiddenUnits: 6, layers: 2, outputChannels: 6, firstKernelSize: 3),
+                     side: 3, channels: 3, output: mixture),
+            try make("pixelcnn++-mixture-rgb", .pixelCNNPlusPlus, PixelCNNPlusPlus.Options(filters: 4, resnetBlocks: 1),
+                     side: 5, channels: 3, output: mixture),
         ]
     }
 

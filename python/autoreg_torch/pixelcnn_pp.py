@@ -1,5 +1,6 @@
 """PixelCNN++ (Sources/AutoregModels/PixelCNNPlusPlus.swift and +Block.swift; Salimans et al.
-2017), grey images, written the common way with padded convolutions:
+2017), grey images and RGB ones with the coupled colour mixture, written the common way with
+padded convolutions:
 
     x' = [x scaled to [-1, 1], 1]
     u  = down_shift(down_shifted_conv 2x3 (x'))
@@ -8,7 +9,9 @@
         kept; between resolutions stride-2 down_shifted_conv 2x3 (u) / down_right_shifted 2x2 (ul)
     down pass: R, R + 1, R + 1 blocks (coarse to fine) reading the kept values in reverse order;
         between resolutions stride-2 transposed convolutions cut back to the finer size
-    logits = nin(concat_elu(ul))
+    logits = nin(concat_elu(ul))          grey: the output width per pixel; RGB: the 10K
+                                          parameters of a colour mixture per pixel, split into
+                                          p(r), p(g | r), p(b | r, g) (`colour_conditionals`)
 
     gated_resnet(x, a...) = x + a1 * sigmoid(a2),
         [a1, a2] = conv'(concat_elu(conv(concat_elu(x)) + sum_k nin_k(concat_elu(a_k))))
@@ -21,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .distributions import levels as output_levels, width as output_width
+from .distributions import MIN_LOG_SCALE, _log_bin, levels as output_levels, parse_output, width as output_width
 from .masks import scaled_input, to_logits
 from .pixel_rnn import tensor
 
@@ -102,11 +105,43 @@ class BlockPair(nn.Module):
         self.ul = GatedResnet(tensors, f"{name}.ul", "down-right", filters, ul_links)
 
 
+def colour_conditionals(params, x, components):
+    """Per-sub-pixel grey mixtures [B, H*W*3, 3K] from colour mixture parameters [B, H*W, 10K]
+    (Swift's `LogisticMixture` order: K logits, means of R, G, B, log-scales of R, G, B, then
+    the coefficients alpha, beta, gamma, each K, through tanh) and the pixels x [B, 3, H, W]:
+
+        p(r):        logits  log pi_k                          means mu_R                  log-scales s_R
+        p(g | r):    + log p_k(r)                              mu_G + alpha_k r            s_G
+        p(b | r, g): + log p_k(r) + log p_k(g | r)             mu_B + beta_k r + gamma_k g s_B
+
+    with r, g on [-1, 1] and log p_k the component's bin log-probability."""
+    k = components
+    part = lambda j: params[..., j * k:(j + 1) * k]
+    logits, mean, log_scale = part(0), [part(1), part(2), part(3)], [part(4), part(5), part(6)]
+    alpha, beta, gamma = torch.tanh(part(7)), torch.tanh(part(8)), torch.tanh(part(9))
+    b = x.shape[0]
+    values = x.permute(0, 2, 3, 1).reshape(b, -1, 3).round()           # [B, H*W, 3]
+    r, g = (2 * values[..., :1] - 255) / 255, (2 * values[..., 1:2] - 255) / 255
+    means = [mean[0], mean[1] + alpha * r, mean[2] + beta * r + gamma * g]
+
+    def log_p(c):
+        return _log_bin(values[..., c:c + 1], means[c], torch.clamp(log_scale[c], min=MIN_LOG_SCALE))
+
+    after_r = logits + log_p(0)
+    weights = [logits, after_r, after_r + log_p(1)]
+    per_channel = [torch.cat([weights[c], means[c], log_scale[c]], dim=-1) for c in range(3)]
+    return torch.stack(per_channel, dim=2).reshape(b, -1, 3 * k)
+
+
 class PixelCNNPlusPlus(nn.Module):
     def __init__(self, config, tensors):
         super().__init__()
-        if config["channels"] != 1:
-            raise ValueError(f"pixelcnn++ models grey images only, the config has {config['channels']} channels")
+        name, k = parse_output(config["output"])
+        self.colour = config["channels"] == 3 and name == "logistic-mixture"
+        if config["channels"] != 1 and not self.colour:
+            raise ValueError(f"pixelcnn++ models grey images, or RGB ones with logistic-mixture outputs, "
+                             f"not {config['channels']} channels with {config['output']} outputs")
+        self.components = k
         o = config["options"]
         f, r, c = o["filters"], o["resnetBlocks"], config["channels"]
         self.config = config
@@ -131,12 +166,13 @@ class PixelCNNPlusPlus(nn.Module):
             nn.ModuleList([ShiftedDeconv(tensors, f"upsample{level}.u", "down", f),
                            ShiftedDeconv(tensors, f"upsample{level}.ul", "down-right", f)])
             for level in range(RESOLUTIONS - 1))
-        self.head = ShiftedConv(tensors, "output.head", "down", 2 * f, c * self.width, kernel=(1, 1))
+        head_width = 10 * k if self.colour else c * self.width
+        self.head = ShiftedConv(tensors, "output.head", "down", 2 * f, head_width, kernel=(1, 1))
 
     def forward(self, x, labels=None):
         if labels is not None:
             raise ValueError("pixelcnn++ is not class-conditional but was given labels")
-        x = scaled_input(x, self.levels)
+        pixels, x = x, scaled_input(x, self.levels)
         padded = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
         u = down_shift(self.input_u(padded))
         ul = down_shift(self.input_ul_above(padded)) + right_shift(self.input_ul_left(padded))
@@ -162,7 +198,11 @@ class PixelCNNPlusPlus(nn.Module):
                 u = pair.u(u, [u_kept.pop()])
                 ul = pair.ul(ul, [u, ul_kept.pop()])
         assert not u_kept and not ul_kept, "every kept value is used once"
-        return to_logits(self.head(concat_elu(ul)), self.config, self.width)
+        head = self.head(concat_elu(ul))
+        if self.colour:
+            per_pixel = head.permute(0, 2, 3, 1).reshape(head.shape[0], -1, head.shape[1])
+            return colour_conditionals(per_pixel, pixels, self.components)
+        return to_logits(head, self.config, self.width)
 
 
 def build(config, tensors):
