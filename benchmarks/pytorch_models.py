@@ -372,8 +372,8 @@ def loader_config(name: str, levels: int, output: str | None = None, channels: i
     """The Swift ``ModelConfig`` (as ``autoreg export`` writes it) of a benchmark model with the
     Swift defaults: PixelRNN h = 16 (``--hidden``), 7 layers, 32 output maps, 7x7 input, k = 3;
     PixelCNN++ 32 filters (``--channels``), 2 blocks per resolution (``--layers``)."""
-    if output is None:
-        output = "bernoulli" if levels == 2 else f"categorical:{levels}"
+    if output is None:   # Swift's defaults: PixelCNN++ models 8-bit pixels with 10 logistics
+        output = "bernoulli" if levels == 2 else ("logistic-mixture:10" if name == "pixelcnn++" else f"categorical:{levels}")
     if name in ("row-lstm", "diagonal-bilstm"):
         options = {"hiddenUnits": hidden or 16, "layers": 7 if layers is None else layers, "outputChannels": 32,
                    "firstKernelSize": 7, "kernelSize": 3}

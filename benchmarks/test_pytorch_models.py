@@ -48,11 +48,12 @@ class ParameterCounts(unittest.TestCase):
 
 # (model, levels, output) -> parameters of the Swift model with its defaults (Row LSTM and Diagonal
 # BiLSTM: `autoreg export` of the checkpoints under models/ and `autoreg bench model`;
-# PixelCNN++: `autoreg bench model --model pixelcnn++ --levels 256 --output logistic-mixture:5`).
+# PixelCNN++: `autoreg bench train --model pixelcnn++ --levels 256 [--output logistic-mixture:5] --json`).
 SWIFT_LOADER_COUNTS = {
     ("row-lstm", 2, None): 71_905,
     ("diagonal-bilstm", 2, None): 65_633,
     ("pixelcnn++", 256, "logistic-mixture:5"): 968_239,
+    ("pixelcnn++", 256, None): 969_214,      # Swift's default output for 8-bit pixels: 10 logistics
 }
 
 
