@@ -56,8 +56,12 @@ MODEL_OPTIONS: dict[str, list[tuple[int, tuple[str, ...]]]] = {
     "pixelcnn": [(2, ("--channels", "128", "--layers", "12"))],
     "made": [(2, ())],
     "fvsbn": [(2, ())],
+    "row-lstm": [(2, ())],
+    "diagonal-bilstm": [(2, ())],
+    "pixelcnn++": [(256, ("--output", "logistic-mixture:5"))],
 }
-CONVOLUTIONAL = {"gated-pixelcnn", "pixelcnn"}
+# Models with a cached incremental sampler on our side.
+CACHED_SAMPLER = {"gated-pixelcnn", "pixelcnn", "row-lstm", "diagonal-bilstm"}
 
 
 def cases_for(models: list[str], tasks: list[str]) -> list[Case]:
@@ -69,8 +73,8 @@ def cases_for(models: list[str], tasks: list[str]) -> list[Case]:
 
 def samplers_for(model: str) -> list[str]:
     """Our samplers compared with PyTorch's naive one: naive for every model, and the
-    cached incremental sampler too for the convolutional models."""
-    return ["naive", "cached"] if model in CONVOLUTIONAL else ["naive"]
+    cached incremental sampler too where we have one."""
+    return ["naive", "cached"] if model in CACHED_SAMPLER else ["naive"]
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Throughput of the PyTorch reference models, printed as one JSON line.
 
-    python pytorch_bench.py train|eval|sample --model gated-pixelcnn|pixelcnn|made|fvsbn \\
-        --levels 2|256 --batch 64 --threads 2 --steps 20 --warmup 3 [--count 16] [--pixels P] --json
+    python pytorch_bench.py train|eval|sample --model gated-pixelcnn|pixelcnn|made|fvsbn|row-lstm|diagonal-bilstm|pixelcnn++ \\
+        --levels 2|256 [--output logistic-mixture:K] --batch 64 --threads 2 --steps 20 --warmup 3 [--count 16] [--pixels P] --json
 
 Tasks, on random 28x28 inputs (binary pixels with p(1) = 0.2, or uniform levels 0..255):
 
@@ -42,9 +42,14 @@ from typing import Callable
 
 import torch
 
-from pytorch_models import MODEL_NAMES, ImageModel, make_model, parameter_count
+from pytorch_models import LOADER_MODELS, MODEL_NAMES, ImageModel, make_model, parameter_count, _autoreg_torch
 
 HEIGHT = WIDTH = 28
+
+
+def levels_of(output: str) -> int:
+    """Pixel levels a Swift ``--output`` distribution models (2 or 256)."""
+    return _autoreg_torch().distributions.levels(output)
 
 
 def random_pixels(batch: int, levels: int, generator: torch.Generator) -> torch.Tensor:
@@ -173,7 +178,9 @@ def bench_sample(model: ImageModel, count: int, pixels: int, warmup: int,
             row, col = divmod(i, WIDTH)
             t0 = time.perf_counter()
             logits = model.pixel_logits(x, row, col)
-            if model.levels == 2:
+            if hasattr(model, "draw"):
+                value = model.draw(logits, generator)
+            elif model.levels == 2:
                 value = torch.bernoulli(torch.sigmoid(logits), generator=generator)
             else:
                 value = torch.multinomial(torch.softmax(logits, dim=1), 1, generator=generator).squeeze(1).float()
@@ -194,7 +201,7 @@ def run(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     model = make_model(args.model, args.levels, channels=args.channels, layers=args.layers,
-                       hidden=args.hidden)
+                       hidden=args.hidden, output=args.output)
     dimension = HEIGHT * WIDTH
     record: dict = {
         "framework": "pytorch",
@@ -250,12 +257,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=16, help="images to sample (sample)")
     p.add_argument("--pixels", type=int, default=None,
                    help="sample: time only the first P of the 784 pixels and extrapolate")
+    p.add_argument("--output", default=None,
+                   help="row-lstm, diagonal-bilstm, pixelcnn++: output distribution as Swift's --output "
+                        "(bernoulli, categorical:256, logistic-mixture:K; default from --levels)")
     p.add_argument("--channels", type=int, default=None,
-                   help="convolutional models: feature maps (default 64, as the Swift models)")
+                   help="convolutional models: feature maps (default 64, as the Swift models; pixelcnn++: filters, 32)")
     p.add_argument("--layers", type=int, default=None,
-                   help="convolutional models: blocks (default 7 gated, 15 pixelcnn)")
+                   help="convolutional models: blocks (default 7 gated, 15 pixelcnn; row-lstm, diagonal-bilstm: "
+                        "recurrent layers, 7; pixelcnn++: blocks per resolution, 2)")
     p.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")], default=None,
-                   help="made: hidden sizes, comma-separated (default 500)")
+                   help="made: hidden sizes, comma-separated (default 500); row-lstm, diagonal-bilstm: h (default 16)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--compile", action="store_true",
                    help="train, eval: wrap the loss / NLL in torch.compile (first call timed apart, "
@@ -273,6 +284,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--compile is for train and eval (sampling calls the model on a new pixel each pass)")
     if args.model == "fvsbn" and args.levels != 2:
         p.error("fvsbn models binary pixels only (--levels 2)")
+    if args.output is not None:
+        if args.model not in LOADER_MODELS:
+            p.error(f"--output is read by {', '.join(LOADER_MODELS)}, not {args.model}")
+        try:
+            if levels_of(args.output) != args.levels:
+                p.error(f"--output {args.output} models {levels_of(args.output)}-level pixels, not --levels {args.levels}")
+        except ValueError as e:
+            p.error(f"--output: {e}")
     return args
 
 

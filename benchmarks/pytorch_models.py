@@ -8,6 +8,11 @@ forward pass, so masked 3x3 and 1x3 kernels are computed as dense convolutions.
 Only single-channel images (28x28x1 in the benchmarks) are supported; the colour-group
 masks of the Swift models reduce to the masks below when there is one channel.
 
+Row LSTM, Diagonal BiLSTM and PixelCNN++ are the loaders of ``python/autoreg_torch``
+(``row_lstm.py``, ``diagonal_bilstm.py``, ``pixelcnn_pp.py``: loops over rows and over the
+skewed diagonals, shifted and strided/transposed convolutions) built with fresh weights
+(``RecurrentOrPlusPlus``), so the network timed is the one whose NLL is checked against Swift.
+
 Every model takes pixels as a float tensor ``[B, 1, H, W]`` holding levels
 ``0 .. levels-1`` and offers
 
@@ -19,11 +24,16 @@ Every model takes pixels as a float tensor ``[B, 1, H, W]`` holding levels
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-MODEL_NAMES = ("gated-pixelcnn", "pixelcnn", "made", "fvsbn")
+MODEL_NAMES = ("gated-pixelcnn", "pixelcnn", "made", "fvsbn", "row-lstm", "diagonal-bilstm", "pixelcnn++")
+# Models built by the loaders of python/autoreg_torch (see `RecurrentOrPlusPlus`).
+LOADER_MODELS = ("row-lstm", "diagonal-bilstm", "pixelcnn++")
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -321,11 +331,116 @@ class FVSBN(DenseImageModel):
         return self.linear(x)
 
 
+
+# ---------------------------------------------------------------------------------------
+# Row LSTM, Diagonal BiLSTM, PixelCNN++: the python/autoreg_torch loaders with fresh weights
+# ---------------------------------------------------------------------------------------
+
+def _autoreg_torch():
+    """The ``autoreg_torch`` package of ``python/`` beside this folder."""
+    python = str(Path(__file__).resolve().parent.parent / "python")
+    if python not in sys.path:
+        sys.path.insert(0, python)
+    import autoreg_torch.models  # noqa: F401  (registers every builder)
+    import autoreg_torch.distributions
+    return autoreg_torch
+
+
+class FreshWeights:
+    """``(name, shape) -> tensor`` for the loaders: every weight drawn as the Swift models draw
+    theirs (uniform in +-1/sqrt(fan-in), PyTorch's default; a transposed convolution
+    [Cin, Cout, KH, KW] counts Cin*KH*KW/4 inputs per output at stride 2; PixelCNN++'s second
+    block convolution ``*.gate`` at 0.1 of that), each bias like the weight before it."""
+
+    def __init__(self, seed: int = 0):
+        self.generator = torch.Generator().manual_seed(seed)
+        self.bound = 1.0
+
+    def __call__(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+        bound = self.bound
+        if name.endswith(".weight"):
+            transposed = name.startswith("upsample")
+            fan_in = shape[0] * shape[2] * shape[3] // 4 if transposed else shape[1] * shape[2] * shape[3]
+            self.bound = bound = 1 / max(fan_in, 1) ** 0.5
+            if name.endswith(".gate.weight"):
+                bound *= 0.1
+        return (torch.rand(shape, generator=self.generator) * 2 - 1) * bound
+
+
+def loader_config(name: str, levels: int, output: str | None = None, channels: int | None = None,
+                  layers: int | None = None, hidden: int | None = None, height: int = 28, width: int = 28) -> dict:
+    """The Swift ``ModelConfig`` (as ``autoreg export`` writes it) of a benchmark model with the
+    Swift defaults: PixelRNN h = 16 (``--hidden``), 7 layers, 32 output maps, 7x7 input, k = 3;
+    PixelCNN++ 32 filters (``--channels``), 2 blocks per resolution (``--layers``)."""
+    if output is None:   # Swift's defaults: PixelCNN++ models 8-bit pixels with 10 logistics
+        output = "bernoulli" if levels == 2 else ("logistic-mixture:10" if name == "pixelcnn++" else f"categorical:{levels}")
+    if name in ("row-lstm", "diagonal-bilstm"):
+        options = {"hiddenUnits": hidden or 16, "layers": 7 if layers is None else layers, "outputChannels": 32,
+                   "firstKernelSize": 7, "kernelSize": 3}
+    elif name == "pixelcnn++":
+        options = {"filters": channels or 32, "resnetBlocks": 2 if layers is None else layers}
+    else:
+        raise ValueError(f"{name} is not built by a loader")
+    return {"kind": name, "height": height, "width": width, "channels": 1, "output": output, "classes": 0,
+            "seed": 1, "options": options}
+
+
+class RecurrentOrPlusPlus(ImageModel):
+    """A loader's network (Swift's logit layout) behind the benchmark interface: ``logits`` in
+    the image layout ``[B, width, H, W]`` (1, 256 or 3K outputs per pixel), ``nll`` from the
+    output distribution as Swift computes it (``autoreg_torch.distributions``)."""
+
+    def __init__(self, config: dict, seed: int = 0):
+        package = _autoreg_torch()
+        self.distributions = package.distributions
+        super().__init__(self.distributions.levels(config["output"]), config["height"], config["width"])
+        self.config = config
+        self.output = config["output"]
+        self.net = package.models.BUILDERS[config["kind"]](config, FreshWeights(seed))
+        for p in self.net.parameters():   # the loaders freeze what they load
+            p.requires_grad_(True)
+
+    @property
+    def out_width(self) -> int:
+        return self.distributions.width(self.output)
+
+    def logits(self, pixels: torch.Tensor) -> torch.Tensor:
+        b = pixels.shape[0]
+        out = self.net(pixels).reshape(b, self.height, self.width, self.out_width)
+        return out.permute(0, 3, 1, 2)
+
+    def nll(self, pixels: torch.Tensor) -> torch.Tensor:
+        terms = self.distributions.nll_terms(self.output, self.net(pixels), self.distributions.flatten_pixels(pixels))
+        return terms.sum(1)
+
+    def draw(self, logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One value per image from a pixel's logits ``[B, width]`` (``[B]`` for Bernoulli)."""
+        name, k = self.distributions.parse_output(self.output)
+        if name == "bernoulli":
+            return torch.bernoulli(torch.sigmoid(logits), generator=generator)
+        if name == "categorical":
+            return torch.multinomial(torch.softmax(logits, dim=1), 1, generator=generator).squeeze(1).float()
+        # A component, then a logistic draw from it, rounded to its bin of [-1, 1].
+        weights, means, log_scales = logits[:, :k], logits[:, k:2 * k], logits[:, 2 * k:]
+        j = torch.multinomial(torch.softmax(weights, dim=1), 1, generator=generator)
+        mean = means.gather(1, j).squeeze(1)
+        scale = torch.exp(torch.clamp(log_scales.gather(1, j).squeeze(1), min=self.distributions.MIN_LOG_SCALE))
+        u = torch.rand(mean.shape, generator=generator).clamp(1e-5, 1 - 1e-5)
+        v = mean + scale * (torch.log(u) - torch.log1p(-u))
+        return torch.clamp(torch.round((v + 1) * 127.5), 0, 255)
+
+
 # ---------------------------------------------------------------------------------------
 
 def make_model(name: str, levels: int, channels: int | None = None, layers: int | None = None,
-               hidden: list[int] | None = None) -> ImageModel:
-    """Builds a model by its command-line name with the Swift defaults unless overridden."""
+               hidden: list[int] | None = None, output: str | None = None) -> ImageModel:
+    """Builds a model by its command-line name with the Swift defaults unless overridden
+    (``output``: a Swift ``--output``, e.g. ``logistic-mixture:5``, for the loader models)."""
+    if name in LOADER_MODELS:
+        return RecurrentOrPlusPlus(loader_config(name, levels, output, channels=channels, layers=layers,
+                                                 hidden=hidden[0] if hidden else None))
+    if output is not None:
+        raise ValueError(f"--output is read by {', '.join(LOADER_MODELS)}, not {name}")
     if name == "gated-pixelcnn":
         return GatedPixelCNN(levels, channels=channels or 64, layers=layers or 7)
     if name == "pixelcnn":
@@ -355,6 +470,32 @@ def expected_conv_parameters(name: str, levels: int, channels: int, layers: int)
         h = n // 2
         block = (n * h + h) + (h * h * 9 + h) + (h * n + n)
         return (49 * n + n) + layers * block + (n * n + n) + (n * out + out)
+    raise ValueError(name)
+
+
+def expected_loader_parameters(name: str, out: int, size: int | None = None, layers: int | None = None) -> int:
+    """Closed-form parameter count of Swift's Row LSTM, Diagonal BiLSTM (one image channel,
+    7x7 input, k = 3, 32 output maps; ``size`` = h) and PixelCNN++ (``size`` = filters,
+    ``layers`` = blocks per resolution) with ``out`` outputs per pixel, from the layer lists of
+    ``RowLSTM.swift``, ``DiagonalBiLSTM.swift``, ``PixelRNN.swift`` and ``PixelCNNPlusPlus*.swift``."""
+    if name in ("row-lstm", "diagonal-bilstm"):
+        h, m, k, n = size or 16, 32, 3, 7 if layers is None else layers
+        if name == "row-lstm":   # 1xk input-to-state 2h -> 4h, 1xk state-to-state h -> 4h
+            recurrent = (2 * h * 4 * h * k + 4 * h) + (h * 4 * h * k + 4 * h)
+        else:                    # two directions: 1x1 2h -> 4h, 2x1 h -> 4h
+            recurrent = 2 * ((2 * h * 4 * h + 4 * h) + (h * 4 * h * 2 + 4 * h))
+        per_layer = recurrent + (h * 2 * h + 2 * h)
+        return (49 * 2 * h + 2 * h) + n * per_layer + (2 * h * m + m) + (m * out + out)
+    if name == "pixelcnn++":
+        f, r = size or 32, 2 if layers is None else layers
+        first = (2 * f * 6 + f) + (2 * f * 3 + f) + (2 * f * 2 + f)      # 2x3, 1x3, 2x1 over [x, 1]
+        u = (2 * f * f * 6 + f) + (2 * f * 2 * f * 6 + 2 * f)              # 2x3 conv and gate
+        ul = (2 * f * f * 4 + f) + (2 * f * 2 * f * 4 + 2 * f)             # 2x2 conv and gate
+        link = 2 * f * f + f
+        up = 3 * r * (u + ul + link)                                        # ul reads u
+        down = (3 * r + 2) * (u + link + ul + 2 * link)                    # shortcuts
+        resample = 4 * ((f * f * 6 + f) + (f * f * 4 + f))                 # 2 down, 2 up
+        return first + up + down + resample + (2 * f * out + out)
     raise ValueError(name)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from pytorch_models import make_model, parameter_count, expected_conv_parameters
+from pytorch_models import make_model, parameter_count, expected_conv_parameters, expected_loader_parameters
 import compare
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +44,70 @@ class ParameterCounts(unittest.TestCase):
             with self.subTest(model=name, levels=levels):
                 model = make_model(name, levels, channels=channels, layers=layers)
                 self.assertEqual(parameter_count(model), expected_conv_parameters(name, levels, channels, layers))
+
+
+# (model, levels, output) -> parameters of the Swift model with its defaults (Row LSTM and Diagonal
+# BiLSTM: `autoreg export` of the checkpoints under models/ and `autoreg bench model`;
+# PixelCNN++: `autoreg bench train --model pixelcnn++ --levels 256 [--output logistic-mixture:5] --json`).
+SWIFT_LOADER_COUNTS = {
+    ("row-lstm", 2, None): 71_905,
+    ("diagonal-bilstm", 2, None): 65_633,
+    ("pixelcnn++", 256, "logistic-mixture:5"): 968_239,
+    ("pixelcnn++", 256, None): 969_214,      # Swift's default output for 8-bit pixels: 10 logistics
+}
+
+
+class LoaderModels(unittest.TestCase):
+    """Row LSTM, Diagonal BiLSTM and PixelCNN++ (python/autoreg_torch's loaders, fresh weights)."""
+
+    def test_counts_match_swift_models(self):
+        for (name, levels, output), expected in SWIFT_LOADER_COUNTS.items():
+            with self.subTest(model=name, output=output):
+                self.assertEqual(parameter_count(make_model(name, levels, output=output)), expected)
+
+    def test_closed_form_matches(self):
+        for name, levels, output, out, kwargs in [
+                ("row-lstm", 256, None, 256, dict(hidden=[8], layers=3)),
+                ("diagonal-bilstm", 256, None, 256, dict(hidden=[8], layers=2)),
+                ("diagonal-bilstm", 2, None, 1, {}),
+                ("pixelcnn++", 256, "logistic-mixture:3", 9, dict(channels=8, layers=1)),
+                ("pixelcnn++", 2, None, 1, dict(channels=5, layers=0))]:
+            with self.subTest(model=name, levels=levels, output=output, **kwargs):
+                model = make_model(name, levels, output=output, **kwargs)
+                size = kwargs.get("channels") or (kwargs["hidden"][0] if "hidden" in kwargs else None)
+                self.assertEqual(parameter_count(model),
+                                 expected_loader_parameters(name, out, size=size, layers=kwargs.get("layers")))
+
+    def test_every_parameter_trains(self):
+        """The loaders freeze what they load; the benchmark model must train all of it."""
+        model = make_model("pixelcnn++", 256, output="logistic-mixture:2", channels=4, layers=1)
+        x = torch.randint(0, 256, (2, 1, 28, 28)).float()
+        model.loss(x).backward()
+        for name, p in model.named_parameters():
+            self.assertTrue(p.requires_grad, name)
+            self.assertIsNotNone(p.grad, name)
+
+    def test_mixture_nll_is_the_discretised_likelihood(self):
+        """Per pixel, the 256 bins of the mixture sum to 1, and the NLL is a sum of their -log."""
+        torch.manual_seed(3)
+        model = make_model("pixelcnn++", 256, output="logistic-mixture:2", channels=3, layers=0)
+        terms = model.distributions.logistic_mixture_terms
+        params = model.net(torch.zeros(1, 1, 28, 28))[0, :4]                  # 4 pixels, [4, 6]
+        values = torch.arange(256.0)
+        probs = torch.exp(-terms(params[:, None, :].expand(4, 256, 6), values.expand(4, 256), 2))
+        for total in probs.sum(1):
+            self.assertAlmostEqual(float(total), 1.0, places=5)
+
+    def test_draw_gives_valid_values(self):
+        gen = torch.Generator().manual_seed(0)
+        for name, levels, output, allowed in [("pixelcnn++", 256, "logistic-mixture:3", 256),
+                                               ("row-lstm", 2, None, 2), ("diagonal-bilstm", 256, None, 256)]:
+            with self.subTest(model=name):
+                model = make_model(name, levels, output=output, hidden=[4], layers=1) if name != "pixelcnn++" \
+                    else make_model(name, levels, output=output, channels=3, layers=0)
+                v = model.draw(model.pixel_logits(torch.zeros(5, 1, 28, 28), 0, 0), gen)
+                self.assertEqual(tuple(v.shape), (5,))
+                self.assertTrue(bool(((v >= 0) & (v < allowed) & (v == v.round())).all()))
 
 
 class Causality(unittest.TestCase):
@@ -77,6 +141,34 @@ class Causality(unittest.TestCase):
 
     def test_fvsbn(self):
         self.check("fvsbn", 2)
+
+    def test_row_lstm(self):
+        self.check("row-lstm", 2, hidden=[4], layers=2)
+
+    def test_diagonal_bilstm(self):
+        self.check("diagonal-bilstm", 256, hidden=[4], layers=2)
+
+    def test_pixelcnn_plus_plus(self):
+        self.check("pixelcnn++", 256, output="logistic-mixture:2", channels=4, layers=1)
+
+    def test_row_lstm_field_is_triangular(self):
+        """One Row LSTM layer at pixel (10, 14): the state of row 10 - j covers columns 14 - j ..
+        14 + j (1x3 state-to-state per row), its 1x3 mask-B input-to-state reads s one column
+        further left, and the 7x7 mask-A input reaches 3 columns either side in the 3 rows above
+        and 3 to the left in its own row, so row 10 - d is seen at exactly 14 - d - 4 .. 14 + d + 2:
+        a triangle. One Diagonal BiLSTM layer sees every pixel of rows 0 .. 8."""
+        torch.manual_seed(1)
+        seen = {}
+        for name in ("row-lstm", "diagonal-bilstm"):
+            model = make_model(name, 2, hidden=[4], layers=1)
+            x = torch.zeros(1, 1, 28, 28, requires_grad=True)
+            model.logits(x)[0, 0, 10, 14].backward()
+            seen[name] = x.grad[0, 0] != 0
+        for d in range(1, 11):
+            expected = torch.zeros(28, dtype=torch.bool)
+            expected[max(14 - d - 4, 0):14 + d + 3] = True
+            self.assertTrue(torch.equal(seen["row-lstm"][10 - d], expected), f"row {10 - d}")
+        self.assertTrue(bool(seen["diagonal-bilstm"][:9].all()))
 
     def test_gated_sees_whole_past(self):
         """No blind spot: the last pixel of a row depends on every earlier pixel it can reach."""

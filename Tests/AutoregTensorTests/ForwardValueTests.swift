@@ -81,6 +81,23 @@ final class ForwardValueTests: XCTestCase {
         XCTAssertEqual(x.mean(axis: 1).shape, [2, 2])
     }
 
+    /// A per-image NLL is a sum over many small terms: each row here is 1000 then 10 000 terms
+    /// of 2⁻¹⁶ (below half a float ulp of 1000, so a float accumulator drops every one of them);
+    /// the sum over either axis must still be 1000 + 10 000 · 2⁻¹⁶ to float precision.
+    func testSumOverAnAxisKeepsSmallTerms() throws {
+        let n = 10_001, small = Float(1) / 65_536
+        var rows = [Float](repeating: small, count: 2 * n)
+        rows[0] = 1000
+        rows[n] = 1000
+        let expected = Float(1000 + 10_000 * Double(small))
+        XCTAssertEqual(Tensor(shape: [2, n], data: rows).sum(axis: 1).data, [expected, expected])
+        // The same numbers down the columns of [n, 2] (the inner loop of the reduction).
+        var columns = [Float](repeating: small, count: 2 * n)
+        columns[0] = 1000
+        columns[1] = 1000
+        XCTAssertEqual(Tensor(shape: [n, 2], data: columns).sum(axis: 0).data, [expected, expected])
+    }
+
     func testCumsumValues() throws {
         let x = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(x.cumsum(axis: 1).data, [1, 3, 6, 4, 9, 15])

@@ -5,7 +5,7 @@ Each builder is `build(config: dict, tensors: dict) -> torch.nn.Module` whose
 and returns logits in Swift's layout (`distributions.py`). A mask ensemble also has
 `mask_count` and `use_mask(k)`.
 """
-from . import fvsbn, gated_pixelcnn, made, nade, pixelcnn
+from . import diagonal_bilstm, fvsbn, gated_pixelcnn, made, nade, pixelcnn, pixelcnn_pp, row_lstm
 from .safetensors_io import ExportError, load_export
 
 BUILDERS = {
@@ -14,6 +14,9 @@ BUILDERS = {
     "made": made.build,
     "pixelcnn": pixelcnn.build,
     "gated-pixelcnn": gated_pixelcnn.build,
+    "row-lstm": row_lstm.build,
+    "diagonal-bilstm": diagonal_bilstm.build,
+    "pixelcnn++": pixelcnn_pp.build,
 }
 
 
