@@ -124,13 +124,15 @@ enum CheckpointFormat {
                       dataOffset: dataOffset, totalValues: total, fileLength: expected)
     }
 
-    /// The number of elements of `shape`; throws for negative sizes and overflowing products.
-    static func elementCount(_ shape: [Int], _ what: String, fail: (String) -> CheckpointError) throws -> Int {
+    /// The number of elements of `shape`; throws for negative sizes and for products whose
+    /// bytes (`bytesPerElement` each: 4 for float32, 8 for safetensors' int64) overflow.
+    static func elementCount(_ shape: [Int], _ what: String, bytesPerElement: Int = 4,
+                             fail: (String) -> CheckpointError) throws -> Int {
         var n = 1
         for d in shape {
             guard d >= 0 else { throw fail("\(what) has negative shape \(shape)") }
             let (p, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, p <= Int.max / 4 else { throw fail("\(what) shape \(shape) has too many elements (the product overflows)") }
+            guard !overflow, p <= Int.max / bytesPerElement else { throw fail("\(what) shape \(shape) has too many elements (the product overflows)") }
             n = p
         }
         return n

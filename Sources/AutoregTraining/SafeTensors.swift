@@ -80,7 +80,7 @@ public struct SafeTensorsFile: Equatable {
             guard t.name != Self.metadataKey, !t.name.isEmpty, seen.insert(t.name).inserted else {
                 throw fail("tensor name '\(t.name)' is empty, reserved or repeated; not written")
             }
-            let n = try SafeTensorsFile.elementCount(t.shape, "tensor \(t.name)", fail: fail)
+            let n = try CheckpointFormat.elementCount(t.shape, "tensor \(t.name)", bytesPerElement: 8, fail: fail)
             guard n == t.values.count else {
                 throw fail("tensor \(t.name) has \(t.values.count) values for shape \(t.shape); not written")
             }
@@ -179,7 +179,7 @@ public struct SafeTensorsFile: Equatable {
                 guard let dtype = DType(rawValue: raw.dtype) else {
                     throw fail("\(what) has dtype \(raw.dtype); Autoreg reads F32 (weights) and I64 (buffers)")
                 }
-                let count = try SafeTensorsFile.elementCount(raw.shape, what, fail: fail)
+                let count = try CheckpointFormat.elementCount(raw.shape, what, bytesPerElement: 8, fail: fail)
                 guard raw.data_offsets.count == 2 else {
                     throw fail("\(what): data_offsets \(raw.data_offsets) must be [begin, end]")
                 }
@@ -253,18 +253,6 @@ public struct SafeTensorsFile: Equatable {
                 }
             }
         }
-    }
-
-    /// The number of elements of `shape`; throws for negative sizes and overflowing products.
-    static func elementCount(_ shape: [Int], _ what: String, fail: (String) -> CheckpointError) throws -> Int {
-        var n = 1
-        for d in shape {
-            guard d >= 0 else { throw fail("\(what) has a negative size in its shape \(shape)") }
-            let (p, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, p <= Int.max / 8 else { throw fail("\(what) shape \(shape) has too many elements") }
-            n = p
-        }
-        return n
     }
 }
 
