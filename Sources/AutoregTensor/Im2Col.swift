@@ -41,23 +41,44 @@ struct Im2Col {
     /// ones read every second column and go row by row.
     private var flat: Bool { geometry.strideY == 1 && geometry.strideX == 1 && geometry.outWidth == geometry.width }
 
-    /// For a flat tap: the output rows [rowLo, rowHi) whose input row lies inside the image.
-    @inline(__always)
-    private func validRows(_ dy: Int) -> (lo: Int, hi: Int) {
-        let lo = min(geometry.outHeight, max(0, -dy))
-        return (lo, max(lo, min(geometry.outHeight, geometry.height - dy)))
+    /// A flat tap's row: output rows [r0, r1) read input rows inside the image; output indices
+    /// [start, end) read input index p + offset (the range clipped to the plane, so that what
+    /// is left out are wrapped entries); columns outside [lo, hi) of rows [r0, r1) wrapped
+    /// around an edge and belong to the padding.
+    private struct FlatBlock {
+        var r0, r1, start, end, offset, lo, hi: Int
     }
 
-    /// Zeroes, in a flat tap's row, the columns outside [lo, hi) of output rows [r0, r1): the
-    /// entries a block copy wrapped around an edge (or that lie in the padding).
     @inline(__always)
-    private func clearEdges(_ row: UnsafeMutablePointer<Float>, rows r0: Int, _ r1: Int, lo: Int, hi: Int) {
+    private func flatBlock(_ tap: (ky: Int, kx: Int)) -> FlatBlock {
+        let g = geometry, oh = g.outHeight, w = g.width
+        let (dy, dx, lo, hi) = placement(tap)
+        let r0 = min(oh, max(0, -dy)), r1 = max(r0, min(oh, g.height - dy)), offset = dy * w + dx
+        return FlatBlock(r0: r0, r1: r1, start: max(r0 * w, -offset), end: min(r1 * w, g.height * w - offset),
+                         offset: offset, lo: lo, hi: hi)
+    }
+
+    /// Zeroes, in a flat tap's row, the padding columns of rows [r0, r1): the entries a block
+    /// copy wrapped around an edge.
+    @inline(__always)
+    private func clearEdges(_ row: UnsafeMutablePointer<Float>, _ b: FlatBlock) {
         let ow = geometry.outWidth
-        guard lo > 0 || hi < ow else { return }
-        for oy in r0..<r1 {
+        guard b.lo > 0 || b.hi < ow else { return }
+        for oy in b.r0..<b.r1 {
             let dst = row + oy * ow
-            for ox in 0..<lo { dst[ox] = 0 }
-            for ox in hi..<ow { dst[ox] = 0 }
+            for ox in 0..<b.lo { dst[ox] = 0 }
+            for ox in b.hi..<ow { dst[ox] = 0 }
+        }
+    }
+
+    /// Calls `body` with each (input channel, tap)'s plane offset, row of the column matrix
+    /// and flat block.
+    @inline(__always)
+    private func forEachFlatRow(ld: Int, _ body: (_ plane: Int, _ row: Int, FlatBlock) -> Void) {
+        let plane = geometry.height * geometry.width
+        let blocks = taps.map(flatBlock)
+        for ci in 0..<geometry.inChannels {
+            for (t, block) in blocks.enumerated() { body(ci * plane, (ci * taps.count + t) * ld, block) }
         }
     }
 
@@ -66,21 +87,12 @@ struct Im2Col {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
         let sy = g.strideY, sx = g.strideX
         if flat {
-            for ci in 0..<g.inChannels {
-                let plane = image + ci * h * w
-                for (t, tap) in taps.enumerated() {
-                    let row = cols + (ci * taps.count + t) * ld
-                    let (dy, dx, lo, hi) = placement(tap)
-                    let (r0, r1) = validRows(dy)
-                    row.update(repeating: 0, count: r0 * ow)
-                    (row + r1 * ow).update(repeating: 0, count: (oh - r1) * ow)
-                    // Output indices [r0·W, r1·W) read input p + offset; clipped to the plane,
-                    // the entries left out are wrapped ones, which clearEdges zeroes.
-                    let offset = dy * w + dx
-                    let start = max(r0 * ow, -offset), end = min(r1 * ow, h * w - offset)
-                    if end > start { (row + start).update(from: plane + start + offset, count: end - start) }
-                    clearEdges(row, rows: r0, r1, lo: lo, hi: hi)
-                }
+            forEachFlatRow(ld: ld) { plane, r, b in
+                let row = cols + r
+                row.update(repeating: 0, count: b.r0 * ow)
+                (row + b.r1 * ow).update(repeating: 0, count: (oh - b.r1) * ow)
+                if b.end > b.start { (row + b.start).update(from: image + plane + b.start + b.offset, count: b.end - b.start) }
+                clearEdges(row, b)
             }
             return
         }
@@ -115,17 +127,9 @@ struct Im2Col {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
         let sy = g.strideY, sx = g.strideX
         if flat {
-            for ci in 0..<g.inChannels {
-                let plane = image + ci * h * w
-                for (t, tap) in taps.enumerated() {
-                    let row = cols + (ci * taps.count + t) * ld
-                    let (dy, dx, lo, hi) = placement(tap)
-                    let (r0, r1) = validRows(dy)
-                    clearEdges(row, rows: r0, r1, lo: lo, hi: hi)
-                    let offset = dy * w + dx
-                    let start = max(r0 * ow, -offset), end = min(r1 * ow, h * w - offset)
-                    if end > start { ar_accumulate(row + start, plane + start + offset, end - start) }
-                }
+            forEachFlatRow(ld: ld) { plane, r, b in
+                clearEdges(cols + r, b)
+                if b.end > b.start { ar_accumulate(cols + r + b.start, image + plane + b.start + b.offset, b.end - b.start) }
             }
             return
         }
