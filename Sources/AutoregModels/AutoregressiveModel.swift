@@ -113,7 +113,7 @@ public struct Sample {
 @inline(__always) func logistic(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
 
 /// Draws from softmax(logits / temperature); returns the value and the distribution's mean.
-func sampleCategorical(_ logits: [Float], temperature: Float, rng: inout RandomGenerator) -> (Int, Float) {
+func sampleCategorical(_ logits: [Float], temperature: Float, rng: inout some UniformSource) -> (Int, Float) {
     let m = logits.max() ?? 0
     var p = logits.map { Foundation.exp(($0 - m) / temperature) }
     let s = p.reduce(0, +)

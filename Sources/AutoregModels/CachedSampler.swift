@@ -58,48 +58,103 @@ extension CachedSampling {
     /// through the same per-pixel draw; logits differ from the full pass only by float
     /// rounding), in about one forward pass instead of one per sub-pixel.
     ///
+    /// With `Gemm.threads` > 1 the images are split between the threads, each sampling its
+    /// share with its own network and single-threaded products: no thread waits for another
+    /// until the end, so a busy core slows only its own share. The generator's numbers are
+    /// drawn first, in the sequential order, so the images do not depend on the threads.
+    ///
     /// - Parameters:
     ///   - labels: one class per image for a class-conditional model (nil: no label term).
     ///   - fixed, observed: as in `sampleByRerunning`: with both given, the sub-pixels with
     ///     `observed[i]` keep `fixed[n·D + i]`, consume no random numbers and condition every
     ///     later sub-pixel; the others are drawn.
+    ///   - progress: (sub-pixels done, D), from the thread with the first images.
     ///   - logits: called with (sub-pixel i, its logits [count × width]) before each draw
-    ///     (width: `config.output.width`).
+    ///     (width: `config.output.width`); given, the images are sampled on one thread.
     public func sampleCached(count: Int, labels: [Int]? = nil, rng: inout RandomGenerator, temperature: Float = 1,
                              fixed: [Float]? = nil, observed: [Bool]? = nil,
                              progress: ((Int, Int) -> Void)? = nil,
                              logits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> Sample {
-        let net = incrementalNetwork(count: count, labels: labels)
-        defer { net.release() }
-        return runIncremental(net, config: config, count: count, rng: &rng, temperature: temperature,
-                              fixed: fixed, observed: observed, progress: progress, logits: logits)
+        let d = config.dimension
+        if let fixed { precondition(fixed.count == count * d, "fixed holds \(fixed.count) values, expected \(count) × \(d)") }
+        if let observed, fixed != nil { precondition(observed.count == d, "observed holds \(observed.count) flags, expected \(d)") }
+        if let labels { precondition(labels.count == count, "\(labels.count) labels for \(count) images") }
+        let draws = SampleDraws(count: count, dimension: d, kept: fixed == nil ? nil : observed,
+                                perDraw: config.output.uniformsPerDraw, rng: &rng)
+        var x = fixed ?? [Float](repeating: 0, count: count * d)
+        var probability = [Float](repeating: 0, count: count * d)
+        x.withUnsafeMutableBufferPointer { px in
+            probability.withUnsafeMutableBufferPointer { pp in
+                let images = ImageSlices(pixels: px.baseAddress!, probabilities: pp.baseAddress!, dimension: d)
+                // Each chunk of images writes only its own rows of x and the probabilities.
+                parallelChunks(logits == nil ? count : min(count, 1)) { chunk, range in
+                    let part = logits == nil ? range : 0..<count
+                    Gemm.serially {
+                        let net = incrementalNetwork(count: part.count, labels: labels.map { Array($0[part]) })
+                        defer { net.release() }
+                        runIncremental(net, config: config, images: part, slices: images, draws: draws,
+                                       temperature: temperature, progress: chunk == 0 ? progress : nil, logits: logits)
+                    }
+                }
+            }
+        }
+        return Sample(pixels: x, probabilities: probability, count: count, dimension: d)
     }
 }
 
-/// The raster-order sampling loop over an incremental network. Mirrors `sampleByRerunning`
-/// step for step: per sub-pixel i (order (r·W + c)·C + ch), per image n, one draw.
-func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, count: Int, rng: inout RandomGenerator,
-                    temperature: Float, fixed: [Float]?, observed: [Bool]?,
-                    progress: ((Int, Int) -> Void)?,
-                    logits sink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> Sample {
+/// The uniform numbers of one sample, drawn from the generator before sampling in the order
+/// `sampleByRerunning` takes them: per drawn sub-pixel i, per image n, `perDraw` numbers.
+struct SampleDraws {
+    let uniforms: [Float]
+    /// Per sub-pixel, its place among the drawn ones (nil: observed, nothing drawn).
+    let drawIndex: [Int?]
+    let count: Int, perDraw: Int
+    let kept: [Bool]?
+
+    init(count: Int, dimension d: Int, kept: [Bool]?, perDraw: Int, rng: inout RandomGenerator) {
+        var next = 0
+        drawIndex = (0..<d).map { i in
+            if let kept, kept[i] { return nil }
+            defer { next += 1 }
+            return next
+        }
+        uniforms = (0..<(next * count * perDraw)).map { _ in rng.uniform() }
+        (self.count, self.perDraw, self.kept) = (count, perDraw, kept)
+    }
+
+    /// The numbers of sub-pixel i's draw for image n (of all `count`).
+    func source(subPixel i: Int, image n: Int) -> ReplayedUniforms {
+        ReplayedUniforms(uniforms, from: (drawIndex[i]! * count + n) * perDraw)
+    }
+}
+
+/// The sample's pixels and probabilities, [count × D] each, which the threads fill by images.
+struct ImageSlices: @unchecked Sendable {
+    let pixels: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
+    let dimension: Int
+}
+
+/// The raster-order sampling loop over an incremental network for `images` (its rows of
+/// `slices`). Mirrors `sampleByRerunning` step for step: per sub-pixel i (order
+/// (r·W + c)·C + ch), per image n, one draw from `draws`.
+func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, images: Range<Int>, slices: ImageSlices,
+                    draws: SampleDraws, temperature: Float, progress: ((Int, Int) -> Void)?,
+                    logits sink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) {
     let (h, w, ch, d, output) = (config.height, config.width, config.channels, config.dimension, config.output)
-    if let fixed { precondition(fixed.count == count * d, "fixed holds \(fixed.count) values, expected \(count) × \(d)") }
-    if let observed, fixed != nil { precondition(observed.count == d, "observed holds \(observed.count) flags, expected \(d)") }
-    var x = fixed ?? [Float](repeating: 0, count: count * d)
-    var probability = [Float](repeating: 0, count: count * d)
-    let kept: [Bool]? = fixed == nil ? nil : observed
+    let count = images.count, x = slices.pixels + images.lowerBound * d
+    let probability = slices.probabilities + images.lowerBound * d
     let lw = net.logitWidth
     let out = UnsafeMutablePointer<Float>.allocate(capacity: max(count * lw, 1))
     defer { out.deallocate() }
     for r in 0..<h {
-        x.withUnsafeBufferPointer { net.beginRow(r, pixels: $0.baseAddress!) }
+        net.beginRow(r, pixels: x)
         for c in 0..<w {
             // Activations at (r, c) depend on channels < C − 1 of the pixel: they are final
             // once evaluated at the last channel's step, or after all channels are set.
             var lastEvaluated = -1
             for k in 0..<ch {
                 let i = (r * w + c) * ch + k
-                if let kept, kept[i] {
+                if let kept = draws.kept, kept[i] {
                     progress?(i + 1, d)
                     continue
                 }
@@ -108,8 +163,9 @@ func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, count: Int, 
                 net.logits(channel: k, into: out)
                 sink?(i, UnsafeBufferPointer(start: out, count: count * lw))
                 for n in 0..<count {
+                    var uniforms = draws.source(subPixel: i, image: images.lowerBound + n)
                     let (v, p) = output.draw(UnsafeBufferPointer(start: out + n * lw, count: lw),
-                                             temperature: temperature, rng: &rng)
+                                             temperature: temperature, rng: &uniforms)
                     x[n * d + i] = v
                     probability[n * d + i] = p
                     net.setInput(r, c, k, image: n, value: v)
@@ -119,7 +175,6 @@ func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, count: Int, 
             if lastEvaluated != ch - 1 { net.evaluate(r, c) }
         }
     }
-    return Sample(pixels: x, probabilities: probability, count: count, dimension: d)
 }
 
 /// In-place ReLU.

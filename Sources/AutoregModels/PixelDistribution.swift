@@ -79,7 +79,7 @@ public enum PixelDistribution: Equatable, Hashable, Sendable {
     /// for Bernoulli pixels, the mean E[x] / (levels − 1) for 8-bit ones.
     @inline(__always)
     public func draw(_ logits: UnsafeBufferPointer<Float>, temperature: Float,
-                     rng: inout RandomGenerator) -> (value: Float, probability: Float) {
+                     rng: inout some UniformSource) -> (value: Float, probability: Float) {
         switch self {
         case .bernoulli:
             let p = logistic(logits[0] / temperature)

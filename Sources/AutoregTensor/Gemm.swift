@@ -24,6 +24,15 @@ public enum Gemm {
         precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue)")
     }
 
+    /// Runs `body` with the calling thread's products single-threaded (as inside
+    /// `parallelChunks`): for work made of many small products, where a team of threads
+    /// would meet at a barrier after each.
+    public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = ar_serial_begin()
+        defer { ar_serial_end(previous) }
+        return try body()
+    }
+
     /// Threads the engine uses: inside each oneDNN product (OpenMP), or across images in
     /// the convolutions, which run one single-threaded product per image on each thread.
     nonisolated(unsafe) public private(set) static var threads = 1

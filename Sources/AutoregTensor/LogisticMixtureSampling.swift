@@ -25,7 +25,7 @@ extension LogisticMixture {
     /// floats (1 for channels-last, H·W for a [B, P, H, W] head). Consumes exactly
     /// `uniformsPerSample` (1 + C) uniforms. Returns C values in 0…255.
     public func sample(_ parameters: UnsafePointer<Float>, stride: Int = 1, temperature: Float = 1,
-                       rng: inout RandomGenerator) -> [Int] {
+                       rng: inout some UniformSource) -> [Int] {
         let px = MixturePixel(self, parameters, stride: stride, temperature: temperature)
         let probabilities = px.componentProbabilities()
         let u0 = Double(rng.uniform())
@@ -48,7 +48,7 @@ extension LogisticMixture {
     }
 
     /// `sample` for one pixel's P parameters in an array.
-    public func sample(_ parameters: [Float], temperature: Float = 1, rng: inout RandomGenerator) -> [Int] {
+    public func sample(_ parameters: [Float], temperature: Float = 1, rng: inout some UniformSource) -> [Int] {
         precondition(parameters.count == parameterCount, "need \(parameterCount) parameters, got \(parameters.count)")
         return parameters.withUnsafeBufferPointer { sample($0.baseAddress!, temperature: temperature, rng: &rng) }
     }

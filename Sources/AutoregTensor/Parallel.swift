@@ -5,7 +5,7 @@ import Dispatch
 /// for each on its own thread. Inside `body`, oneDNN products run single-threaded (each
 /// thread sets its own OpenMP team size), so the threads never oversubscribe the cores.
 /// With one thread, or one item, it simply calls `body(0, 0..<count)`.
-func parallelChunks(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+public func parallelChunks(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
     let workers = min(Gemm.threads, count)
     guard workers > 1 else {
         body(0, 0..<count)

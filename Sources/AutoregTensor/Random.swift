@@ -1,8 +1,34 @@
 import Foundation
 
+/// Where the samplers' draws take their uniform numbers from: a generator, or numbers drawn
+/// from one beforehand (`ReplayedUniforms`), so that several threads can draw the images of
+/// one sample and still use the generator's stream in its sequential order.
+public protocol UniformSource {
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Float
+}
+
+/// Uniform numbers drawn beforehand, handed out in order from `start`; reading past the end
+/// traps.
+public struct ReplayedUniforms: UniformSource {
+    public let values: [Float]
+    public private(set) var position: Int
+
+    public init(_ values: [Float], from start: Int = 0) {
+        precondition(start >= 0 && start <= values.count, "start \(start) outside 0...\(values.count)")
+        (self.values, position) = (values, start)
+    }
+
+    public mutating func uniform() -> Float {
+        precondition(position < values.count, "replayed uniforms exhausted after \(values.count)")
+        defer { position += 1 }
+        return values[position]
+    }
+}
+
 /// A small, fast, seedable generator (xoshiro256**, seeded through SplitMix64).
 /// The same seed gives the same stream on every platform, which makes runs reproducible.
-public struct RandomGenerator: RandomNumberGenerator, Codable, Sendable {
+public struct RandomGenerator: RandomNumberGenerator, UniformSource, Codable, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {

@@ -193,11 +193,23 @@ AR_HOT void ar_adam(float *w, const float *g, float *m, float *v, size_t n, floa
 
 // oneDNN's CPU runtime is OpenMP (libgomp); bind weakly so this file links without it.
 extern void omp_set_num_threads(int) __attribute__((weak));
+extern int omp_get_max_threads(void) __attribute__((weak));
 
 int ar_set_threads(int n) {
     if (!omp_set_num_threads) return 0;
     omp_set_num_threads(n);
     return 1;
+}
+
+int ar_serial_begin(void) {
+    if (!omp_get_max_threads || !omp_set_num_threads) return 1;
+    int previous = omp_get_max_threads();
+    if (previous > 1) omp_set_num_threads(1);
+    return previous;
+}
+
+void ar_serial_end(int previous) {
+    if (previous > 1 && omp_set_num_threads) omp_set_num_threads(previous);
 }
 
 AR_HOT float ar_sum(const float *x, size_t n) {

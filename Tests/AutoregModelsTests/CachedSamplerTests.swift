@@ -237,6 +237,23 @@ extension XCTestCase {
             XCTAssertEqual(steps, Array(1...d), "progress reports every sub-pixel in order", file: file, line: line)
             XCTAssertEqual(cached.pixels, naive.pixels, "\(what) seed \(seed): same pixels", file: file, line: line)
             XCTAssertEqual(r1.next(), r2.next(), "\(what) seed \(seed): same random numbers consumed", file: file, line: line)
+            // Without a logits callback and with two threads, the images are split between
+            // them (count 3: one and two): the same images, and the generator left as it was.
+            var r3 = RandomGenerator(seed: seed)
+            let previousThreads = Gemm.threads
+            Gemm.setThreads(2)
+            let split = (model as! any CachedSampling).sampleCached(count: count, labels: labels, rng: &r3, temperature: temperature,
+                                                                   fixed: fixed, observed: observed)
+            Gemm.setThreads(previousThreads)
+            var r4 = RandomGenerator(seed: seed)
+            _ = model.generate(count: count, labels: labels, rng: &r4, temperature: temperature,
+                               fixed: fixed, observed: observed, sampler: .naive)
+            XCTAssertEqual(split.pixels, naive.pixels, "\(what) seed \(seed): two threads, same pixels", file: file, line: line)
+            XCTAssertEqual(r3.next(), r4.next(), "\(what) seed \(seed): two threads, same numbers consumed", file: file, line: line)
+            for k in 0..<(count * d) {
+                XCTAssertEqual(split.probabilities[k], naive.probabilities[k], accuracy: 1e-5,
+                               "\(what) seed \(seed): two threads, probability \(k)", file: file, line: line)
+            }
             for k in 0..<(count * d) {
                 XCTAssertEqual(cached.probabilities[k], naive.probabilities[k], accuracy: 1e-5,
                                "\(what) seed \(seed) probability \(k)", file: file, line: line)

@@ -118,6 +118,10 @@ long long ar_flops(void);
 
 /// Sets the number of OpenMP threads used by oneDNN; returns 0 if the runtime is absent.
 int ar_set_threads(int n);
+/// Makes the calling thread's next OpenMP regions (oneDNN's products) single-threaded and
+/// returns the team size to restore with `ar_serial_end`.
+int ar_serial_begin(void);
+void ar_serial_end(int previous);
 
 /// Installs SIGINT and SIGTERM handlers that only record the signal (one shot each:
 /// a second signal takes the default action).
