@@ -79,6 +79,7 @@ extension CachedSampling {
         if let fixed { precondition(fixed.count == count * d, "fixed holds \(fixed.count) values, expected \(count) × \(d)") }
         if let observed, fixed != nil { precondition(observed.count == d, "observed holds \(observed.count) flags, expected \(d)") }
         if let labels { precondition(labels.count == count, "\(labels.count) labels for \(count) images") }
+        guard count > 0 else { return Sample(pixels: [], probabilities: [], count: 0, dimension: d) }
         let draws = SampleDraws(count: count, dimension: d, kept: fixed == nil ? nil : observed,
                                 perDraw: config.output.uniformsPerDraw, rng: &rng)
         var x = fixed ?? [Float](repeating: 0, count: count * d)
