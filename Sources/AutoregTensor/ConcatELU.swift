@@ -18,7 +18,7 @@ extension Tensor {
         let x = self
         let out = makeArray(2 * groups * inner) { y in
             x.data.withUnsafeBufferPointer { px in
-                parallelChunks(groups) { _, g in
+                parallelChunks(groups, work: groups * inner) { _, g in
                     ar_concat_elu_forward(px.baseAddress! + g.lowerBound * inner, y + 2 * g.lowerBound * inner,
                                           g.count, inner)
                 }
@@ -28,7 +28,7 @@ extension Tensor {
             x.accumulateGrad { dx, initialized in
                 x.data.withUnsafeBufferPointer { px in
                     result.grad!.withUnsafeBufferPointer { gy in
-                        parallelChunks(groups) { _, g in
+                        parallelChunks(groups, work: groups * inner) { _, g in
                             let at = g.lowerBound * inner
                             ar_concat_elu_backward(px.baseAddress! + at, gy.baseAddress! + 2 * at, dx + at,
                                                    g.count, inner, initialized ? 1 : 0)

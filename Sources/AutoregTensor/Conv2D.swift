@@ -116,6 +116,12 @@ struct LoweredConvolution {
     /// True when the column matrix would be the input image itself (a 1×1 convolution
     /// without padding): the products then read the input directly.
     let direct: Bool
+    /// For a stride-1 convolution whose output has the input's size (every shifted or masked
+    /// one of the models): the lowering of the input gradient as a convolution of the output
+    /// gradient [N, Cout, H, W] with the flipped kept taps, rows co·taps + t. Its product
+    /// adds into the input gradient directly, where the general path writes a Cin·taps × H·W
+    /// column matrix and scatters it back.
+    let adjoint: Im2Col?
 
     var cin: Int { geometry.inChannels }
     var cout: Int { geometry.outChannels }
@@ -140,6 +146,7 @@ struct LoweredConvolution {
         }
         lowering = Im2Col(geometry: g, taps: taps)
         direct = taps.count == 1 && lowering.isIdentity(taps[0])
+        adjoint = direct ? nil : Self.adjointLowering(g, taps: taps)
         let rows = lowering.rows, weight = t.weight.data
         wk = makeArray(cout * rows) { dst in
             for co in 0..<cout {
@@ -149,6 +156,35 @@ struct LoweredConvolution {
                         let m = maskData?[i] ?? 1
                         dst[co * rows + ci * taps.count + k] = m == 0 ? 0 : weight[i] * m
                     }
+                }
+            }
+        }
+    }
+
+    /// The input-gradient lowering (see `adjoint`), or nil where the convolution is strided
+    /// or changes the size. Input (y, x) receives from output (y − dy, x − dx) for a tap that
+    /// reads at offset (dy, dx); the flipped tap (KH − 1 − ky, KW − 1 − kx) under padding
+    /// (dilY·(KH − 1) − top, top, dilX·(KW − 1) − left, left) reads at exactly (−dy, −dx).
+    static func adjointLowering(_ g: Conv2DGeometry, taps: [(ky: Int, kx: Int)]) -> Im2Col? {
+        guard g.strideY == 1, g.strideX == 1, g.outHeight == g.height, g.outWidth == g.width else { return nil }
+        let spanY = g.dilationY * (g.kernelHeight - 1), spanX = g.dilationX * (g.kernelWidth - 1)
+        guard let t = try? Conv2DGeometry(input: [g.batch, g.outChannels, g.height, g.width],
+                                          weight: [g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth],
+                                          dilation: (g.dilationY, g.dilationX),
+                                          padding: .explicit(top: spanY - g.padTop, bottom: g.padTop,
+                                                             left: spanX - g.padLeft, right: g.padLeft)),
+              t.outHeight == g.height, t.outWidth == g.width else { return nil }
+        return Im2Col(geometry: t, taps: taps.map { (g.kernelHeight - 1 - $0.ky, g.kernelWidth - 1 - $0.kx) })
+    }
+
+    /// The masked weight for the adjoint product, [Cin, Cout·taps]: entry (ci, co·taps + t)
+    /// is `wk`'s (co, ci·taps + t).
+    func adjointWeight() -> [Float] {
+        let t = lowering.taps.count, rows = lowering.rows, width = cout * t
+        return makeArray(cin * width) { dst in
+            for co in 0..<cout {
+                for ci in 0..<cin {
+                    for k in 0..<t { dst[ci * width + co * t + k] = wk[co * rows + ci * t + k] }
                 }
             }
         }
@@ -211,8 +247,13 @@ struct LoweredConvolution {
         let workers = min(Gemm.threads, batch)
         // dW (before masking) in the GEMM layout [Cout, rows], one partial sum per thread.
         var dwk = [Float](repeating: 0, count: weight.requiresGrad ? workers * cout * rows : 0)
+        let wt = x.requiresGrad && adjoint != nil ? adjointWeight() : []
+        // The direct and adjoint products write each image's whole input gradient, so the
+        // first gradient into x needs no zeroed buffer.
+        let writesAll = direct || adjoint != nil
         x.data.withUnsafeBufferPointer { px in
             wk.withUnsafeBufferPointer { pw in
+              wt.withUnsafeBufferPointer { pwt in
                 dwk.withUnsafeMutableBufferPointer { pdw in
                     func run(_ gx: UnsafeMutablePointer<Float>?, initialized: Bool) {
                         parallelChunks(batch) { w, images in
@@ -221,7 +262,8 @@ struct LoweredConvolution {
                             let cols = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels) : nil
                             // With a rectified input, dIn goes through a buffer and then the ReLU's mask.
                             let staged = term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
-                            defer { cols?.deallocate(); staged?.deallocate() }
+                            let adjointCols = gx != nil ? adjoint.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.rows * $0.pixels) } : nil
+                            defer { cols?.deallocate(); staged?.deallocate(); adjointCols?.deallocate() }
                             let dw = weight.requiresGrad ? pdw.baseAddress! + w * cout * rows : nil
                             for n in images {
                                 let gyn = gy + n * outSize, image = px.baseAddress! + n * inSize
@@ -234,6 +276,10 @@ struct LoweredConvolution {
                                 if direct {  // dIn += Wᵀ · dOut, in place unless rectified
                                     Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout, a: pw.baseAddress!, b: gyn,
                                                beta: initialized && staged == nil ? 1 : 0, c: staged ?? gxn)
+                                } else if let adjoint, let adjointCols {  // dIn += W̃ · lowered(dOut)
+                                    adjoint.gather(gyn, into: adjointCols, ld: pixels)
+                                    Gemm.sgemm(m: cin, n: pixels, k: adjoint.rows, a: pwt.baseAddress!, b: adjointCols,
+                                               beta: initialized && staged == nil ? 1 : 0, c: staged ?? gxn)
                                 } else {  // dIn += col2im(Wᵀ · dOut)
                                     Gemm.sgemm(transA: true, m: rows, n: pixels, k: cout,
                                                a: pw.baseAddress!, b: gyn, c: cols!)
@@ -241,14 +287,14 @@ struct LoweredConvolution {
                                     lowering.scatterAdd(cols!, ld: pixels, into: staged ?? gxn)
                                 }
                                 if let staged {  // through the ReLU: only where the input was positive
-                                    ar_relu_backward(image, staged, gxn, inSize, initialized || !direct ? 1 : 0)
+                                    ar_relu_backward(image, staged, gxn, inSize, initialized || !writesAll ? 1 : 0)
                                 }
                             }
                         }
                     }
                     if !x.requiresGrad {
                         run(nil, initialized: true)
-                    } else if direct {
+                    } else if writesAll {
                         x.accumulateGrad { gx, initialized in run(gx, initialized: initialized) }
                     } else {
                         x.accumulateGrad { gx in run(gx, initialized: true) }
@@ -257,6 +303,7 @@ struct LoweredConvolution {
                         for i in 0..<(cout * rows) { pdw[i] += pdw[w * cout * rows + i] }
                     }
                 }
+              }
             }
         }
         if weight.requiresGrad {  // masked: dropped taps and zero-mask entries get nothing

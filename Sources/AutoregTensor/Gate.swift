@@ -37,7 +37,7 @@ extension Tensor {
         let x = self
         let out = makeArray(groups * inner) { y in
             x.data.withUnsafeBufferPointer { px in
-                parallelChunks(groups) { _, g in
+                parallelChunks(groups, work: groups * inner) { _, g in
                     forward(px.baseAddress! + 2 * g.lowerBound * inner, y + g.lowerBound * inner, g.count, inner)
                 }
             }
@@ -46,7 +46,7 @@ extension Tensor {
             x.accumulateGrad { dx, initialized in
                 x.data.withUnsafeBufferPointer { px in
                     result.grad!.withUnsafeBufferPointer { gy in
-                        parallelChunks(groups) { _, g in
+                        parallelChunks(groups, work: groups * inner) { _, g in
                             let at = g.lowerBound * inner
                             backward(px.baseAddress! + 2 * at, gy.baseAddress! + at, dx + 2 * at, g.count, inner,
                                      initialized ? 1 : 0)

@@ -43,7 +43,7 @@ extension Tensor {
             withOptionalPointer(previousCell?.data) { pc in
                 makeArray(count) { c in
                     hidden = makeArray(count) { h in
-                        parallelChunks(groups) { _, r in
+                        parallelChunks(groups, work: count) { _, r in
                             let at = r.lowerBound * inner
                             ar_lstm_forward(pg.baseAddress! + 4 * at, pc.map { $0 + at }, h + at, c + at, r.count, inner)
                         }
@@ -67,7 +67,7 @@ extension Tensor {
                         withOptionalPointer(previousCell?.data) { pp in
                             withOptionalPointer(dh) { pdh in
                                 withOptionalPointer(dc) { pdc in
-                                    parallelChunks(groups) { _, r in
+                                    parallelChunks(groups, work: count) { _, r in
                                         let at = r.lowerBound * inner
                                         ar_lstm_backward(pg.baseAddress! + 4 * at, pp.map { $0 + at }, pc.baseAddress! + at,
                                                          pdh.map { $0 + at }, pdc.map { $0 + at },

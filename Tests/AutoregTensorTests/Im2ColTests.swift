@@ -89,3 +89,37 @@ final class Im2ColTests: XCTestCase {
         }
     }
 }
+
+/// The input gradient of a convolution, exactly as the formula gives it (Double): the flipped
+/// "adjoint" lowering that stride-1, same-size convolutions use, and the scatter path of the
+/// others, over shifted, masked and dilated kernels.
+final class ConvolutionInputGradientTests: XCTestCase {
+    func testInputGradientMatchesTheFormula() throws {
+        var rng = RandomGenerator(seed: 77)
+        for (i, c) in Im2ColTests.cases.enumerated() {
+            let (n, cin, cout) = (2, 3, 2)
+            let x = Tensor(shape: [n, cin, c.h, c.w], data: (0..<(n * cin * c.h * c.w)).map { _ in rng.uniform() - 0.5 },
+                           requiresGrad: true)
+            let w = Tensor(shape: [cout, cin, c.kh, c.kw], data: (0..<(cout * cin * c.kh * c.kw)).map { _ in rng.uniform() - 0.5 })
+            // Some taps masked for some channel pairs, one tap for all.
+            let mask = Tensor(shape: w.shape, data: (0..<w.count).map { $0 % 5 == 3 || $0 % (c.kh * c.kw) == 0 ? 0 : 1 })
+            let y = x.conv2d(weight: w, bias: nil, mask: mask, dilation: c.dilation, stride: c.stride, padding: c.padding)
+            let seed = (0..<y.count).map { _ in rng.uniform() - 0.5 }
+            y.backward(seed: seed)
+            let g = try Conv2DGeometry(input: x.shape, weight: w.shape, dilation: c.dilation, stride: c.stride, padding: c.padding)
+            var want = [Double](repeating: 0, count: x.count)
+            for b in 0..<n { for co in 0..<cout { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth {
+                let gy = Double(seed[((b * cout + co) * g.outHeight + oy) * g.outWidth + ox])
+                for ci in 0..<cin { for ky in 0..<c.kh { for kx in 0..<c.kw {
+                    let iy = g.strideY * oy - g.padTop + g.dilationY * ky, ix = g.strideX * ox - g.padLeft + g.dilationX * kx
+                    guard iy >= 0, iy < c.h, ix >= 0, ix < c.w else { continue }
+                    let k = ((co * cin + ci) * c.kh + ky) * c.kw + kx
+                    want[((b * cin + ci) * c.h + iy) * c.w + ix] += Double(w.data[k] * mask.data[k]) * gy
+                } } }
+            } } } }
+            for (j, (got, ref)) in zip(x.grad!, want).enumerated() {
+                XCTAssertEqual(Double(got), ref, accuracy: 1e-5, "case \(i), input \(j)")
+            }
+        }
+    }
+}
