@@ -87,8 +87,9 @@ extension CachedSampling {
         x.withUnsafeMutableBufferPointer { px in
             probability.withUnsafeMutableBufferPointer { pp in
                 let images = ImageSlices(pixels: px.baseAddress!, probabilities: pp.baseAddress!, dimension: d)
-                // Each chunk of images writes only its own rows of x and the probabilities.
-                parallelChunks(logits == nil ? count : min(count, 1)) { chunk, range in
+                // Each chunk of images writes only its own rows of x and the probabilities. A
+                // logits sink sees all images at once, so then there is one chunk.
+                parallelChunks(logits == nil ? count : 1) { chunk, range in
                     let part = logits == nil ? range : 0..<count
                     Gemm.serially {
                         let net = incrementalNetwork(count: part.count, labels: labels.map { Array($0[part]) })
@@ -110,7 +111,6 @@ struct SampleDraws {
     /// Per sub-pixel, its place among the drawn ones (nil: observed, nothing drawn).
     let drawIndex: [Int?]
     let count: Int, perDraw: Int
-    let kept: [Bool]?
 
     init(count: Int, dimension d: Int, kept: [Bool]?, perDraw: Int, rng: inout RandomGenerator) {
         var next = 0
@@ -120,8 +120,11 @@ struct SampleDraws {
             return next
         }
         uniforms = (0..<(next * count * perDraw)).map { _ in rng.uniform() }
-        (self.count, self.perDraw, self.kept) = (count, perDraw, kept)
+        (self.count, self.perDraw) = (count, perDraw)
     }
+
+    /// Whether sub-pixel i is observed (kept from the fixed image, not drawn).
+    func isKept(_ i: Int) -> Bool { drawIndex[i] == nil }
 
     /// The numbers of sub-pixel i's draw for image n (of all `count`).
     func source(subPixel i: Int, image n: Int) -> ReplayedUniforms {
@@ -155,7 +158,7 @@ func runIncremental(_ net: IncrementalNetwork, config: ModelConfig, images: Rang
             var lastEvaluated = -1
             for k in 0..<ch {
                 let i = (r * w + c) * ch + k
-                if let kept = draws.kept, kept[i] {
+                if draws.isKept(i) {
                     progress?(i + 1, d)
                     continue
                 }

@@ -1,5 +1,3 @@
-import CKernels
-
 /// Lowers a convolution to a matrix product: the "column" matrix of one image has one row
 /// per (input channel, kept kernel tap) — row ci·taps.count + t — and one column per output
 /// pixel, holding the input value that tap reads there (zero in the padding). With a stride
@@ -71,28 +69,21 @@ struct Im2Col {
         }
     }
 
-    /// Calls `body` with each (input channel, tap)'s plane offset, row of the column matrix
-    /// and flat block.
-    @inline(__always)
-    private func forEachFlatRow(ld: Int, _ body: (_ plane: Int, _ row: Int, FlatBlock) -> Void) {
-        let plane = geometry.height * geometry.width
-        let blocks = taps.map(flatBlock)
-        for ci in 0..<geometry.inChannels {
-            for (t, block) in blocks.enumerated() { body(ci * plane, (ci * taps.count + t) * ld, block) }
-        }
-    }
-
     /// Writes the column matrix of `image` [Cin, H, W] into `cols` (rows × pixels, row stride `ld`).
     func gather(_ image: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, ld: Int) {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
         let sy = g.strideY, sx = g.strideX
         if flat {
-            forEachFlatRow(ld: ld) { plane, r, b in
-                let row = cols + r
-                row.update(repeating: 0, count: b.r0 * ow)
-                (row + b.r1 * ow).update(repeating: 0, count: (oh - b.r1) * ow)
-                if b.end > b.start { (row + b.start).update(from: image + plane + b.start + b.offset, count: b.end - b.start) }
-                clearEdges(row, b)
+            let blocks = taps.map(flatBlock)
+            for ci in 0..<g.inChannels {
+                let plane = image + ci * h * w
+                for (t, b) in blocks.enumerated() {
+                    let row = cols + (ci * taps.count + t) * ld
+                    row.update(repeating: 0, count: b.r0 * ow)
+                    (row + b.r1 * ow).update(repeating: 0, count: (oh - b.r1) * ow)
+                    if b.end > b.start { (row + b.start).update(from: plane + b.start + b.offset, count: b.end - b.start) }
+                    clearEdges(row, b)
+                }
             }
             return
         }
@@ -120,19 +111,12 @@ struct Im2Col {
     }
 
     /// The adjoint of `gather`: adds each entry of `cols` (row stride `ld`) into the input
-    /// position it was read from, in `image` [Cin, H, W]; padding entries are dropped. On the
-    /// flat path (stride 1, same width) the padding entries of `cols` are overwritten with 0
-    /// so that each row is added as one block.
-    func scatterAdd(_ cols: UnsafeMutablePointer<Float>, ld: Int, into image: UnsafeMutablePointer<Float>) {
+    /// position it was read from, in `image` [Cin, H, W]; padding entries are dropped. The
+    /// models' stride-1, same-size convolutions take their input gradient through `adjoint`
+    /// lowering instead, so this serves strided, transposed and size-changing ones.
+    func scatterAdd(_ cols: UnsafePointer<Float>, ld: Int, into image: UnsafeMutablePointer<Float>) {
         let g = geometry, h = g.height, w = g.width, oh = g.outHeight, ow = g.outWidth
         let sy = g.strideY, sx = g.strideX
-        if flat {
-            forEachFlatRow(ld: ld) { plane, r, b in
-                clearEdges(cols + r, b)
-                if b.end > b.start { ar_accumulate(cols + r + b.start, image + plane + b.start + b.offset, b.end - b.start) }
-            }
-            return
-        }
         for ci in 0..<g.inChannels {
             let plane = image + ci * h * w
             for (t, tap) in taps.enumerated() {

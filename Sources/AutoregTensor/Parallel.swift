@@ -14,9 +14,7 @@ public func parallelChunks(_ count: Int, work: Int = .max, _ body: (Int, Range<I
         return
     }
     DispatchQueue.concurrentPerform(iterations: workers) { w in
-        ar_set_threads(1)
-        defer { ar_set_threads(Int32(Gemm.threads)) }
-        body(w, (count * w / workers)..<(count * (w + 1) / workers))
+        Gemm.serially { body(w, (count * w / workers)..<(count * (w + 1) / workers)) }
     }
 }
 

@@ -2,8 +2,8 @@
 import XCTest
 
 // The column matrix of a convolution, exactly: `Im2Col.gather` against the index formula, and
-// `scatterAdd` as its adjoint, on geometries that take the flat (one block per row) path and
-// the row-by-row one: shifted kernels, taps wholly in the padding, dilations, strides, outputs
+// `scatterAdd` as its adjoint, on geometries where gather takes the flat (one block per row)
+// path and the row-by-row one: shifted kernels, taps wholly in the padding, dilations, strides, outputs
 // of another size.
 final class Im2ColTests: XCTestCase {
     struct Case {
@@ -81,8 +81,7 @@ final class Im2ColTests: XCTestCase {
                     }
                 }
             }
-            var scratch = cols
-            scratch.withUnsafeMutableBufferPointer { cp in
+            cols.withUnsafeBufferPointer { cp in
                 got.withUnsafeMutableBufferPointer { l.scatterAdd(cp.baseAddress!, ld: l.pixels, into: $0.baseAddress!) }
             }
             XCTAssertEqual(got, want, "case \(i)")
