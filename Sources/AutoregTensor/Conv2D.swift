@@ -122,6 +122,10 @@ struct LoweredConvolution {
     /// adds into the input gradient directly, where the general path writes a Cin·taps × H·W
     /// column matrix and scatters it back.
     let adjoint: Im2Col?
+    /// For a stride-1 convolution as wide as its input, over at least
+    /// `ShiftedTaps.minimumChannels` channels: the output and the weight gradient as one
+    /// product per kept tap from the shifted input planes, without the column matrix.
+    let shifted: ShiftedTaps?
 
     var cin: Int { geometry.inChannels }
     var cout: Int { geometry.outChannels }
@@ -159,6 +163,7 @@ struct LoweredConvolution {
                 }
             }
         }
+        shifted = direct ? nil : ShiftedTaps(lowering, wk: wk)
     }
 
     /// The input-gradient lowering (see `adjoint`), or nil where the convolution is strided
@@ -208,6 +213,15 @@ struct LoweredConvolution {
         return UnsafePointer(cols)
     }
 
+    /// The convolution's input for `image`: the image itself, or rectified into `buffer`
+    /// when the term says so.
+    @inline(__always)
+    func input(_ image: UnsafePointer<Float>, _ buffer: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        guard let buffer else { return image }
+        ar_relu(image, buffer, cin * geometry.height * geometry.width)
+        return UnsafePointer(buffer)
+    }
+
     /// Weight index of (co, ci, kept tap k).
     func weightIndex(_ co: Int, _ ci: Int, _ k: Int) -> Int {
         let tap = lowering.taps[k]
@@ -224,6 +238,19 @@ struct LoweredConvolution {
         let rows = lowering.rows, pixels = lowering.pixels, batch = geometry.batch
         let inSize = cin * geometry.height * geometry.width, outSize = cout * pixels
         guard rows > 0, batch > 0 else { return }
+        if let shifted {
+            term.input.data.withUnsafeBufferPointer { px in
+                parallelChunks(batch) { _, images in
+                    let scratch = ShiftedTaps.Scratch(shifted)
+                    let rectified = term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
+                    defer { scratch.release(); rectified?.deallocate() }
+                    for n in images {
+                        shifted.forward(input(px.baseAddress! + n * inSize, rectified), into: y + n * outSize, scratch: scratch)
+                    }
+                }
+            }
+            return
+        }
         term.input.data.withUnsafeBufferPointer { px in
             wk.withUnsafeBufferPointer { pw in
                 parallelChunks(batch) { _, images in
@@ -259,15 +286,28 @@ struct LoweredConvolution {
                         parallelChunks(batch) { w, images in
                             // Columns are recomputed per image rather than kept from the forward
                             // pass: the tape then holds no N·rows·pixels buffer.
-                            let cols = needsColumns ? UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels) : nil
+                            // The column matrix serves dW unless the taps are shifted planes, and the
+                            // scatter path's dIn.
+                            let cols = needsColumns && (shifted == nil || (gx != nil && !writesAll))
+                                ? UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels) : nil
                             // With a rectified input, dIn goes through a buffer and then the ReLU's mask.
                             let staged = term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
                             let adjointCols = gx != nil ? adjoint.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.rows * $0.pixels) } : nil
-                            defer { cols?.deallocate(); staged?.deallocate(); adjointCols?.deallocate() }
+                            // dW from shifted planes: the rectified input, and the taps' own layout.
+                            let tapScratch = weight.requiresGrad ? shifted.map { ShiftedTaps.Scratch($0) } : nil
+                            let rectified = tapScratch != nil && term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
+                            let tapGradient = tapScratch != nil ? UnsafeMutablePointer<Float>.allocate(capacity: cout * rows) : nil
+                            tapGradient?.initialize(repeating: 0, count: cout * rows)
+                            defer {
+                                cols?.deallocate(); staged?.deallocate(); adjointCols?.deallocate()
+                                tapScratch?.release(); rectified?.deallocate(); tapGradient?.deallocate()
+                            }
                             let dw = weight.requiresGrad ? pdw.baseAddress! + w * cout * rows : nil
                             for n in images {
                                 let gyn = gy + n * outSize, image = px.baseAddress! + n * inSize
-                                if let dw {  // dW += dOut · colsᵀ
+                                if let shifted, let tapScratch, let tapGradient {  // dW_t += dOut · shifted(x)ᵀ
+                                    shifted.weightGradient(input(image, rectified), gyn, into: tapGradient, scratch: tapScratch)
+                                } else if let dw {  // dW += dOut · colsᵀ
                                     Gemm.sgemm(transB: true, m: cout, n: rows, k: pixels, a: gyn, b: columns(image, cols),
                                                beta: n == images.lowerBound ? 0 : 1, c: dw)
                                 }
@@ -290,6 +330,7 @@ struct LoweredConvolution {
                                     ar_relu_backward(image, staged, gxn, inSize, initialized || !writesAll ? 1 : 0)
                                 }
                             }
+                            if let shifted, let tapGradient, let dw { shifted.addColumnLayout(tapGradient, into: dw) }
                         }
                     }
                     if !x.requiresGrad {

@@ -10,17 +10,21 @@ public enum Gemm {
     public static var flops: Int { Int(ar_flops()) }
 
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
-    /// op(A) is M×K, op(B) is K×N, C is M×N; all row-major with tight leading dimensions.
+    /// op(A) is M×K, op(B) is K×N, C is M×N; all row-major, with tight leading dimensions
+    /// unless `lda`, `ldb` or `ldc` give a longer row stride (a block of a larger matrix).
     @inlinable
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+                             b: UnsafePointer<Float>, ldb: Int? = nil,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
         if m == 0 || n == 0 { return }
         ar_add_flops(Int64(2 * m * n * k))
-        let lda = transA ? m : k, ldb = transB ? k : n
+        let tightA = transA ? m : k, tightB = transB ? k : n
+        let lda = lda ?? tightA, ldb = ldb ?? tightB, ldc = ldc ?? n
+        precondition(lda >= tightA && ldb >= tightB && ldc >= n, "sgemm: a leading dimension below its row length")
         let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k),
                                 alpha, a, Int64(max(lda, 1)), b, Int64(max(ldb, 1)),
-                                beta, c, Int64(max(n, 1)))
+                                beta, c, Int64(max(ldc, 1)))
         precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue)")
     }
 

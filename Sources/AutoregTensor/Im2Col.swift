@@ -56,6 +56,26 @@ struct Im2Col {
                          offset: offset, lo: lo, hi: hi)
     }
 
+    /// For a flat lowering (see `flat`), each kept tap as one shifted block: output pixels
+    /// [start, end) read input index p + offset, except `wrapped`, the pixels of that range
+    /// whose read wrapped around a left or right edge (they belong to the padding); nil for
+    /// strided lowerings or outputs of another width.
+    func shiftedBlocks() -> [(start: Int, end: Int, offset: Int, wrapped: [Int])]? {
+        guard flat else { return nil }
+        let ow = geometry.outWidth
+        return taps.map { tap in
+            let b = flatBlock(tap)
+            guard b.end > b.start else { return (0, 0, 0, []) }
+            var wrapped: [Int] = []
+            for oy in b.r0..<b.r1 {
+                for ox in Array(0..<b.lo) + Array(b.hi..<ow) where (b.start..<b.end).contains(oy * ow + ox) {
+                    wrapped.append(oy * ow + ox)
+                }
+            }
+            return (b.start, b.end, b.offset, wrapped)
+        }
+    }
+
     /// Zeroes, in a flat tap's row, the padding columns of rows [r0, r1): the entries a block
     /// copy wrapped around an edge.
     @inline(__always)
