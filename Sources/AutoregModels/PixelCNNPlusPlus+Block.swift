@@ -90,11 +90,35 @@ extension PixelCNNPlusPlus {
             conv.parameters + links.flatMap(\.parameters) + gateConv.parameters
         }
 
-        func callAsFunction(_ x: Tensor, _ aux: [Tensor]) -> Tensor {
+        func callAsFunction(_ x: Tensor, _ aux: [Tensor], elu: ConcatELUs) -> Tensor {
             precondition(aux.count == links.count, "gated_resnet: \(aux.count) auxiliary inputs for \(links.count) links")
-            let terms = [conv.term(x.concatELU())] + zip(links, aux).map { $0.term($1.concatELU()) }
+            let terms = [conv.term(elu(x))] + zip(links, aux).map { $0.term(elu($1)) }
             let hidden = Tensor.sumOfConvolutions(terms).concatELU().dropout()
             return x + gateConv(hidden).gatedLinear()
+        }
+    }
+
+    /// concat_elu of the stream values of one pass, each computed once. Most values enter
+    /// three blocks: u after an up-pass block is ul's link input and the next u block's
+    /// input, and every kept value returns as a shortcut in the down pass.
+    final class ConcatELUs {
+        /// Per value: the value itself (so that its identifier is not reused) and its concat_elu.
+        private var computed: [ObjectIdentifier: (source: Tensor, elu: Tensor)] = [:]
+
+        func callAsFunction(_ x: Tensor) -> Tensor {
+            if let known = computed[ObjectIdentifier(x)] { return known.elu }
+            forgetUnreachable()
+            let y = x.concatELU()
+            computed[ObjectIdentifier(x)] = (x, y)
+            return y
+        }
+
+        /// Drops the values no one else holds: no later call can pass them, and without a
+        /// tape (evaluation, sampling) their concat_elu would otherwise stay alive to the end.
+        private func forgetUnreachable() {
+            for key in Array(computed.keys) where isKnownUniquelyReferenced(&computed[key]!.source) {
+                computed[key] = nil
+            }
         }
     }
 

@@ -195,6 +195,7 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
         var u = inputU(padded).shifted(down: 1, right: 0)
         var ul = inputULAbove(padded).shifted(down: 1, right: 0) + inputULLeft(padded).shifted(down: 0, right: 1)
         var uKept = [u], ulKept = [ul]
+        let elu = ConcatELUs()
         for level in 0..<Self.resolutions {
             if level > 0 {
                 u = downsampling[level - 1].u(u)
@@ -203,8 +204,8 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
                 ulKept.append(ul)
             }
             for pair in upBlocks[level] {
-                u = pair.u(u, [])
-                ul = pair.ul(ul, [u])
+                u = pair.u(u, [], elu: elu)
+                ul = pair.ul(ul, [u], elu: elu)
                 uKept.append(u)
                 ulKept.append(ul)
             }
@@ -220,12 +221,12 @@ public final class PixelCNNPlusPlus: RegisteredModel, DropoutModel {
                 ul = upsampling[level].ul(ul, outputSize: size)
             }
             for pair in downBlocks[level] {
-                u = pair.u(u, [uKept.removeLast()])
-                ul = pair.ul(ul, [u, ulKept.removeLast()])
+                u = pair.u(u, [uKept.removeLast()], elu: elu)
+                ul = pair.ul(ul, [u, ulKept.removeLast()], elu: elu)
             }
         }
         precondition(uKept.isEmpty && ulKept.isEmpty, "pixelcnn++: \(uKept.count) kept values were not used")
-        return outputs(head(ul.concatELU()), pixels: pixels)
+        return outputs(head(elu(ul)), pixels: pixels)
     }
 
     /// The colour mixture a colour model's head parameterises.
