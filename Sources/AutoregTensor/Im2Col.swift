@@ -82,10 +82,12 @@ struct Im2Col {
     private func clearEdges(_ row: UnsafeMutablePointer<Float>, _ b: FlatBlock) {
         let ow = geometry.outWidth
         guard b.lo > 0 || b.hi < ow else { return }
+        let right = ow - b.hi
         for oy in b.r0..<b.r1 {
+            // Mostly one entry per side (taps one column off centre): a store, not a memset call.
             let dst = row + oy * ow
-            for ox in 0..<b.lo { dst[ox] = 0 }
-            for ox in b.hi..<ow { dst[ox] = 0 }
+            if b.lo == 1 { dst[0] = 0 } else if b.lo > 1 { dst.update(repeating: 0, count: b.lo) }
+            if right == 1 { dst[ow - 1] = 0 } else if right > 1 { (dst + b.hi).update(repeating: 0, count: right) }
         }
     }
 
