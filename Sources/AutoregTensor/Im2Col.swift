@@ -56,23 +56,23 @@ struct Im2Col {
                          offset: offset, lo: lo, hi: hi)
     }
 
-    /// For a flat lowering (see `flat`), each kept tap as one shifted block: output pixels
-    /// [start, end) read input index p + offset, except `wrapped`, the pixels of that range
-    /// whose read wrapped around a left or right edge (they belong to the padding); nil for
-    /// strided lowerings or outputs of another width.
-    func shiftedBlocks() -> [(start: Int, end: Int, offset: Int, wrapped: [Int])]? {
+    /// For a flat lowering (see `flat`), each kept tap as one shifted block (`ShiftedTaps.Tap`):
+    /// output pixels [start, end) read input index p + offset, except the `wrapped` ones, whose
+    /// read went around a left or right edge (they belong to the padding); nil for strided
+    /// lowerings or outputs of another width.
+    func shiftedBlocks() -> [ShiftedTaps.Tap]? {
         guard flat else { return nil }
         let ow = geometry.outWidth
         return taps.map { tap in
             let b = flatBlock(tap)
-            guard b.end > b.start else { return (0, 0, 0, []) }
+            guard b.end > b.start else { return ShiftedTaps.Tap(start: 0, end: 0, offset: 0, wrapped: []) }
             var wrapped: [Int] = []
             for oy in b.r0..<b.r1 {
                 for ox in Array(0..<b.lo) + Array(b.hi..<ow) where (b.start..<b.end).contains(oy * ow + ox) {
                     wrapped.append(oy * ow + ox)
                 }
             }
-            return (b.start, b.end, b.offset, wrapped)
+            return ShiftedTaps.Tap(start: b.start, end: b.end, offset: b.offset, wrapped: wrapped)
         }
     }
 

@@ -8,7 +8,7 @@
 /// are taken back out with a small product over just those pixels. The weight gradient is
 /// the same product transposed. Against gathering the kept taps into a column matrix first
 /// this saves writing and rereading Cin·taps·H·W floats per image, twice per training step
-/// (docs/BENCHMARKS.md, "Convolutions from shifted planes"). The input gradient keeps the
+/// (docs/BENCHMARKS.md, "PixelCNN++ against PyTorch: convolutions from shifted planes"). The input gradient keeps the
 /// `adjoint` lowering of `LoweredConvolution`, which measured as fast or faster.
 struct ShiftedTaps {
     struct Tap {
@@ -39,7 +39,7 @@ struct ShiftedTaps {
         guard g.inChannels >= Self.minimumChannels, let blocks = lowering.shiftedBlocks() else { return nil }
         (cin, cout) = (g.inChannels, g.outChannels)
         (inPlane, outPlane) = (g.height * g.width, g.outHeight * g.outWidth)
-        taps = blocks.map { Tap(start: $0.start, end: $0.end, offset: $0.offset, wrapped: $0.wrapped) }
+        taps = blocks
         mostWrapped = taps.map(\.wrapped.count).max() ?? 0
         let t = blocks.count, ni = g.inChannels, no = g.outChannels, rows = ni * t
         weights = makeArray(t * no * ni) { dst in

@@ -88,7 +88,7 @@ struct Classify: ParsableCommand {
         try checkPictureSize(c, images: 16, scale: scale, copies: 1, options: "--scale \(scale)")
         if let batchSize { try checkBatchSize(c, images: batchSize, option: "--batch-size") }
         var images = try loadSplit(name, split: split, dataDirectory: dir, levels: c.levels)
-        guard let allLabels = images.labels else {
+        guard images.labels != nil else {
             throw ClassificationError(description: "\(name) has no class labels to classify against; use mnist or fashion-mnist (--data)")
         }
         guard images.dimension == c.dimension else {
