@@ -204,12 +204,9 @@ struct LoweredConvolution {
     @inline(__always)
     func columns(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
         guard let cols else { return image }
-        if direct {
-            ar_relu(image, cols, lowering.rows * lowering.pixels)
-        } else {
-            lowering.gather(image, into: cols, ld: lowering.pixels)
-            if term.reluInput { ar_relu_inplace(cols, lowering.rows * lowering.pixels) }
-        }
+        if direct { return input(image, cols) }  // rectified (needsColumns)
+        lowering.gather(image, into: cols, ld: lowering.pixels)
+        if term.reluInput { ar_relu_inplace(cols, lowering.rows * lowering.pixels) }
         return UnsafePointer(cols)
     }
 

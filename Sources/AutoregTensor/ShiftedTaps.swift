@@ -67,20 +67,13 @@ struct ShiftedTaps {
         func release() { inputs.deallocate(); gradients.deallocate(); product.deallocate() }
     }
 
-    /// Copies the inputs a tap's wrapped pixels read, [Cin, m].
-    private func gatherWrapped(_ tap: Tap, _ image: UnsafePointer<Float>, into e: UnsafeMutablePointer<Float>) {
+    /// Copies `planes` (channels × `stride` floats) at a tap's wrapped pixels, [channels, m]:
+    /// the inputs they read (planes shifted by the tap's offset) or their output gradients.
+    private func gatherWrapped(_ tap: Tap, _ planes: UnsafePointer<Float>, channels: Int, stride: Int,
+                               into e: UnsafeMutablePointer<Float>) {
         let m = tap.wrapped.count
-        for ci in 0..<cin {
-            let plane = image + ci * inPlane + tap.offset, row = e + ci * m
-            for (j, p) in tap.wrapped.enumerated() { row[j] = plane[p] }
-        }
-    }
-
-    /// Copies a tap's wrapped pixels of the output gradient, [Cout, m].
-    private func gatherWrapped(_ tap: Tap, gradient gy: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>) {
-        let m = tap.wrapped.count
-        for co in 0..<cout {
-            let plane = gy + co * outPlane, row = g + co * m
+        for c in 0..<channels {
+            let plane = planes + c * stride, row = e + c * m
             for (j, p) in tap.wrapped.enumerated() { row[j] = plane[p] }
         }
     }
@@ -95,7 +88,7 @@ struct ShiftedTaps {
                 let m = tap.wrapped.count
                 guard m > 0 else { continue }
                 // y[:, wrapped] −= W_t · x[:, wrapped + offset]
-                gatherWrapped(tap, image, into: scratch.inputs)
+                gatherWrapped(tap, image + tap.offset, channels: cin, stride: inPlane, into: scratch.inputs)
                 Gemm.sgemm(m: cout, n: m, k: cin, a: w, b: scratch.inputs, c: scratch.product)
                 for co in 0..<cout {
                     let out = y + co * outPlane, row = scratch.product + co * m
@@ -116,8 +109,8 @@ struct ShiftedTaps {
             let m = tap.wrapped.count
             guard m > 0 else { continue }
             // less dOut[:, wrapped] · x[:, wrapped + offset]ᵀ
-            gatherWrapped(tap, image, into: scratch.inputs)
-            gatherWrapped(tap, gradient: gy, into: scratch.gradients)
+            gatherWrapped(tap, image + tap.offset, channels: cin, stride: inPlane, into: scratch.inputs)
+            gatherWrapped(tap, gy, channels: cout, stride: outPlane, into: scratch.gradients)
             Gemm.sgemm(transB: true, m: cout, n: cin, k: m, alpha: -1, a: scratch.gradients, b: scratch.inputs,
                        beta: 1, c: d)
         }
