@@ -1,14 +1,15 @@
-/// Whether new ops record a tape. Turn off for evaluation and sampling with `withoutGrad`.
+/// Whether new ops record a tape, on the calling thread (and the workers it starts). Turn
+/// off for evaluation and sampling with `withoutGrad`.
 public enum GradMode {
-    nonisolated(unsafe) static var disabledDepth = 0
     /// True unless inside `withoutGrad`.
-    public static var isEnabled: Bool { disabledDepth == 0 }
+    public static var isEnabled: Bool { ThreadContext.current.gradDisabledDepth == 0 }
 }
 
 /// Runs `body` without recording any tape: results do not require gradients.
 public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
-    GradMode.disabledDepth += 1
-    defer { GradMode.disabledDepth -= 1 }
+    let context = ThreadContext.current
+    context.gradDisabledDepth += 1
+    defer { context.gradDisabledDepth -= 1 }
     return try body()
 }
 
@@ -46,9 +47,18 @@ extension Tensor {
         }
     }
 
-    /// Adds `g` (same element count) into `grad`, allocating it on first use.
+    /// Adds `g` (same element count) into `grad`, allocating it on first use. Inside a
+    /// `parallelBatch` worker a leaf's gradient goes to the worker's own copy instead, added
+    /// into `grad` when the workers have finished (so do the two forms below).
     public func accumulateGrad(_ g: [Float]) {
         guard requiresGrad else { return }
+        if inputs.isEmpty, let sink = ThreadContext.current.gradientSink {
+            return sink.accumulate(self) { dst, initialized in
+                g.withUnsafeBufferPointer { src in
+                    if initialized { for i in 0..<src.count { dst[i] += src[i] } } else { dst.initialize(from: src.baseAddress!, count: src.count) }
+                }
+            }
+        }
         if grad == nil { grad = g; return }
         accumulateGrad { dst in
             g.withUnsafeBufferPointer { src in
@@ -60,6 +70,12 @@ extension Tensor {
     /// Gives `body` the gradient buffer (zero-filled on first use) to add into.
     public func accumulateGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
         guard requiresGrad else { return }
+        if inputs.isEmpty, let sink = ThreadContext.current.gradientSink {
+            return sink.accumulate(self) { dst, initialized in
+                if !initialized { dst.initialize(repeating: 0, count: count) }
+                body(dst)
+            }
+        }
         if grad == nil { grad = [Float](repeating: 0, count: count) }
         grad!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
@@ -69,6 +85,7 @@ extension Tensor {
     /// which saves zero-filling it and then reading the zeros back.
     public func accumulateGrad(_ body: (_ grad: UnsafeMutablePointer<Float>, _ initialized: Bool) -> Void) {
         guard requiresGrad else { return }
+        if inputs.isEmpty, let sink = ThreadContext.current.gradientSink { return sink.accumulate(self, body) }
         if grad == nil {
             grad = makeArray(count) { body($0, false) }
             return

@@ -6,15 +6,63 @@ import Dispatch
 /// thread sets its own OpenMP team size), so the threads never oversubscribe the cores.
 /// With one thread, or one item, it simply calls `body(0, 0..<count)`; so it does when the
 /// whole call does less than `parallelGrain` units of `work` (elements of an elementwise op),
-/// where waking a second thread costs about as much as the work it would take.
+/// where waking a second thread costs about as much as the work it would take, and inside a
+/// `parallelBatch` worker, whose thread already has its share of the cores.
 public func parallelChunks(_ count: Int, work: Int = .max, _ body: (Int, Range<Int>) -> Void) {
-    let workers = work < parallelGrain ? 1 : min(Gemm.threads, count)
+    let context = ThreadContext.current
+    let workers = work < parallelGrain || context.isWorker ? 1 : min(Gemm.threads, count)
     guard workers > 1 else {
         body(0, 0..<count)
         return
     }
+    let settings = context.inherited
     DispatchQueue.concurrentPerform(iterations: workers) { w in
-        Gemm.serially { body(w, (count * w / workers)..<(count * (w + 1) / workers)) }
+        ThreadContext.current.runAsWorker(settings, sink: nil) {
+            Gemm.serially { body(w, (count * w / workers)..<(count * (w + 1) / workers)) }
+        }
+    }
+}
+
+/// Data parallelism inside the process: splits `count` images (a batch) into `Gemm.threads`
+/// contiguous shares and runs `body(share)` for each on its own thread, every op inside it on
+/// that thread alone. Each worker can run a whole forward and backward pass over its
+/// images, so the threads meet once per batch instead of after every op.
+///
+/// The workers inherit the caller's tape mode and dropout (masks drawn as for the whole
+/// batch, see `Tensor.dropout()`). The gradients their backward passes give the leaf tensors
+/// (parameters) are kept apart per worker and added into `grad` when all have finished, in
+/// worker order, so the result does not depend on which thread finished first. With one
+/// thread, fewer than two images, or inside another worker, it calls `body(0..<count)`.
+public func parallelBatch(_ count: Int, _ body: (Range<Int>) -> Void) {
+    let context = ThreadContext.current
+    let workers = context.isWorker ? 1 : min(Gemm.threads, count)
+    guard workers > 1 else {
+        body(0..<count)
+        return
+    }
+    let settings = context.inherited
+    // Worker 0 adds into `grad` directly: nothing else writes there until all have finished.
+    let sinks = (0..<workers).map { $0 == 0 ? nil : GradientSink() }
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let share = (count * w / workers)..<(count * (w + 1) / workers)
+        var own = settings
+        own.imageOffset += share.lowerBound
+        ThreadContext.current.runAsWorker(own, sink: sinks[w]) {
+            Gemm.serially { body(share) }
+        }
+    }
+    for sink in sinks.dropFirst() {
+        for (tensor, g) in sink!.gradients.values {
+            tensor.accumulateGrad { dst, initialized in
+                g.withUnsafeBufferPointer { src in
+                    if initialized {
+                        for i in 0..<src.count { dst[i] += src[i] }
+                    } else {
+                        dst.initialize(from: src.baseAddress!, count: src.count)
+                    }
+                }
+            }
+        }
     }
 }
 

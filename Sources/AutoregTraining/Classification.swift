@@ -74,7 +74,7 @@ public struct LikelihoodClassifier {
                 try StopRequest.check(during: "classification of \(data.name) (image \(batch.start) of \(data.count))")
                 let x = batch.tensor
                 for y in 0..<classes {
-                    let nll = withoutGrad { model.nll(x, labels: [Int](repeating: y, count: batch.count)) }.data
+                    let nll = model.nllPerImage(x, labels: [Int](repeating: y, count: batch.count))
                     for (n, i) in batch.indices.enumerated() { rows[i][y] = -nll[n] }
                 }
             }

@@ -27,7 +27,7 @@ public enum Evaluator {
     /// nil), without a tape. For a `MaskEnsemble` (MADE), `masks` ≥ 1 averages that many
     /// masks' probabilities. A class-conditional model is evaluated as −log p(x | label) when
     /// `data` has labels. Throws `StopRequest.Stopped` between batches once a caught signal
-    /// asks to stop.
+    /// asks to stop. With several threads each takes a share of every batch (`nllPerImage`).
     public static func perImageNLL(_ model: any AutoregressiveModel, _ data: ImageDataset,
                                    batchSize: Int? = nil, masks: Int? = nil) throws -> [Float] {
         let batchSize = batchSize ?? defaultBatchSize(for: model)
@@ -39,11 +39,11 @@ public enum Evaluator {
             try StopRequest.check(during: "evaluation of \(data.name) (image \(batch.start) of \(data.count))")
             let x = batch.tensor
             if let conditional = model as? any ConditionalModel, conditional.classes > 0, let labels = batch.labels {
-                out += withoutGrad { conditional.nll(x, labels: labels).data }
+                out += model.nllPerImage(x, labels: labels)
             } else if let ensemble = model as? any MaskEnsemble, let k = masks, k >= 1 {
                 out += ensemble.ensembleNLL(x, count: k)
             } else {
-                out += withoutGrad { model.nll(x).data }
+                out += model.nllPerImage(x)
             }
         }
         return out

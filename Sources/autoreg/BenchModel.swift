@@ -87,16 +87,16 @@ struct BenchSetup {
         }
     }
 
-    /// One training step: loss, backward, Adam, zeroed gradients.
+    /// One training step as `autoreg train` runs it: loss and backward pass (the batch split
+    /// over the threads), Adam, zeroed gradients.
     func trainStep(_ adam: Adam) {
-        let loss = model.loss(images)
-        loss.backward()
+        _ = model.lossAndGradient(images)
         adam.step(model.parameters.map(\.tensor))
         model.zeroGrad()
     }
 
-    /// One evaluation pass: per-image NLL without a tape.
-    func evalStep() { _ = withoutGrad { model.nll(images) } }
+    /// One evaluation pass as `autoreg eval` runs it: per-image NLL without a tape.
+    func evalStep() { _ = model.nllPerImage(images) }
 }
 
 struct TrainBench: ParsableCommand {

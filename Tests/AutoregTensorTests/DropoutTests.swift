@@ -1,5 +1,6 @@
 import AutoregTensor
 import AutoregTestSupport
+import Foundation
 import XCTest
 
 /// Dropout: the gradient goes through the forward pass's mask, the drop rate and the mean
@@ -54,5 +55,30 @@ final class DropoutTests: XCTestCase {
         XCTAssertNotEqual(withDropout(rate: 0.5, seed: 4) { x.dropout().data }, a, "another seed, another mask")
         XCTAssertTrue(withDropout(rate: 0, seed: 3) { x.dropout() } === x, "rate 0 is the identity")
         XCTAssertTrue(withoutGrad { withDropout(rate: 0.5, seed: 3) { !x.dropout().requiresGrad } })
+    }
+
+    func testASplitBatchDrawsTheWholeBatchsMask() throws {
+        let x = uniformTensor([6, 10], 0.5, 2, seed: 23)
+        let whole = x.dropout(rate: 0.5, key: 99, firstElement: 0).data
+        let tail = Tensor(shape: [4, 10], data: Array(x.data[20...]))
+        XCTAssertEqual(tail.dropout(rate: 0.5, key: 99, firstElement: 20).data, Array(whole[20...]))
+        XCTAssertNotEqual(tail.dropout(rate: 0.5, key: 99, firstElement: 0).data, Array(whole[20...]),
+                          "the offset selects the mask")
+        XCTAssertNotEqual(x.dropout(rate: 0.5, key: 98, firstElement: 0).data, whole, "another key, another mask")
+    }
+
+    func testTapeModeAndDropoutBelongToTheirThread() {
+        nonisolated(unsafe) var other: (tape: Bool, rate: Float) = (false, -1)
+        withoutGrad {
+            withDropout(rate: 0.5, seed: 1) {
+                let done = DispatchSemaphore(value: 0)
+                Thread { other = (GradMode.isEnabled, DropoutMode.currentRate); done.signal() }.start()
+                done.wait()
+                XCTAssertFalse(GradMode.isEnabled)
+                XCTAssertEqual(DropoutMode.currentRate, 0.5)
+            }
+        }
+        XCTAssertTrue(other.tape, "another thread records a tape while this one is inside withoutGrad")
+        XCTAssertEqual(other.rate, 0, "another thread has no dropout")
     }
 }

@@ -122,8 +122,8 @@ final class ReportCLITests: CLITestCase {
                              "--enable-logging=stderr", "--v=0"] + arguments + [page.absoluteString]
         let out = workDir.appendingPathComponent("chromium-\(UUID().uuidString).out")
         let err = workDir.appendingPathComponent("chromium-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
         defer { try? outHandle.close(); try? errHandle.close() }
         process.standardOutput = outHandle
