@@ -62,6 +62,8 @@ extension CachedSampling {
     /// share with its own network and single-threaded products: no thread waits for another
     /// until the end, so a busy core slows only its own share. The generator's numbers are
     /// drawn first, in the sequential order, so the images do not depend on the threads.
+    /// It takes no more threads than other processes leave cores free (`coresLeftFree`): on
+    /// a core another session keeps busy a second thread would only slow it down.
     ///
     /// - Parameters:
     ///   - labels: one class per image for a class-conditional model (nil: no label term).
@@ -89,7 +91,8 @@ extension CachedSampling {
                 let images = ImageSlices(pixels: px.baseAddress!, probabilities: pp.baseAddress!, dimension: d)
                 // Each chunk of images writes only its own rows of x and the probabilities. A
                 // logits sink sees all images at once, so then there is one chunk.
-                parallelChunks(logits == nil ? count : 1) { chunk, range in
+                let threads = Gemm.threads > 1 && logits == nil ? coresLeftFree() : 1
+                parallelChunks(logits == nil ? count : 1, maxWorkers: threads) { chunk, range in
                     let part = logits == nil ? range : 0..<count
                     Gemm.serially {
                         let net = incrementalNetwork(count: part.count, labels: labels.map { Array($0[part]) })

@@ -1,16 +1,17 @@
 import CKernels
 import Dispatch
+import Foundation
 
-/// Splits 0..<count into `Gemm.threads` contiguous chunks and runs `body(chunkIndex, range)`
+/// Splits 0..<count into `Gemm.threads` (at most `maxWorkers`) contiguous chunks and runs `body(chunkIndex, range)`
 /// for each on its own thread. Inside `body`, oneDNN products run single-threaded (each
 /// thread sets its own OpenMP team size), so the threads never oversubscribe the cores.
 /// With one thread, or one item, it simply calls `body(0, 0..<count)`; so it does when the
 /// whole call does less than `parallelGrain` units of `work` (elements of an elementwise op),
 /// where waking a second thread costs about as much as the work it would take, and inside a
 /// `parallelBatch` worker, whose thread already has its share of the cores.
-public func parallelChunks(_ count: Int, work: Int = .max, _ body: (Int, Range<Int>) -> Void) {
+public func parallelChunks(_ count: Int, work: Int = .max, maxWorkers: Int = .max, _ body: (Int, Range<Int>) -> Void) {
     let context = ThreadContext.current
-    let workers = work < parallelGrain || context.isWorker ? 1 : min(Gemm.threads, count)
+    let workers = work < parallelGrain || context.isWorker ? 1 : min(Gemm.threads, count, max(maxWorkers, 1))
     guard workers > 1 else {
         body(0, 0..<count)
         return
@@ -71,3 +72,35 @@ public func parallelBatch(_ count: Int, _ body: (Range<Int>) -> Void) {
 /// costs. The Diagonal BiLSTM's LSTM cell on one diagonal of 16 images (7 168 states) stays on
 /// one thread; a Gated PixelCNN gate over a batch (millions) splits.
 public let parallelGrain = 1 << 15
+
+/// Cores that other processes leave free right now: the online cores less the runnable tasks
+/// of others (Linux: the fourth field of /proc/loadavg, whose count includes the calling
+/// thread; the most free of three readings 1 ms apart, so a passing command does not count).
+/// Under the kernel's autogroup scheduling a process shares a core that another session keeps
+/// busy half and half, whatever its thread count, so a second thread there only adds
+/// overhead. Elsewhere it returns all cores.
+public func coresLeftFree() -> Int {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    #if os(Linux)
+    var free = 0
+    for attempt in 0..<3 {
+        if attempt > 0 { usleep(1000) }
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let f = coresLeftFree(loadavg: text, cores: cores) else { return cores }
+        free = max(free, f)
+    }
+    return free
+    #else
+    return cores
+    #endif
+}
+
+/// `coresLeftFree` from one /proc/loadavg line ("0.52 0.58 0.59 2/345 12345": 2 tasks
+/// runnable, the caller among them); nil when the line is not of that form.
+public func coresLeftFree(loadavg: String, cores: Int) -> Int? {
+    let fields = loadavg.split(separator: " ")
+    guard fields.count >= 4 else { return nil }
+    let parts = fields[3].split(separator: "/")
+    guard parts.count == 2, let running = Int(parts[0]), running >= 1 else { return nil }
+    return max(1, min(cores, cores - (running - 1)))
+}

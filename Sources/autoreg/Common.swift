@@ -16,7 +16,7 @@ extension OptimizerKind: ExpressibleByArgument {}
 
 /// Options every compute-heavy command takes.
 struct ComputeOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Threads for matrix products (oneDNN/OpenMP).")
+    @Option(parsing: .unconditional, help: "Threads: training and evaluation give each thread a share of every batch; other work splits its matrix products.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func apply() throws {
