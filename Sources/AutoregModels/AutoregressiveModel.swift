@@ -22,6 +22,10 @@ public protocol AutoregressiveModel: ParameterContainer {
     /// pixels, [B × levels] for categorical ones. Sampling asks for one pixel per pass, so
     /// models whose output layer is large compute just that pixel's outputs.
     func logits(_ pixels: Tensor, pixel i: Int) -> [Float]
+
+    /// Negative log-likelihood of each image in nats: [B]. The default reads `logits`; a model
+    /// may compute it more directly (the convolutional ones read a softmax head in place).
+    func nll(_ pixels: Tensor) -> Tensor
 }
 
 /// A model in the registry (`ModelKind.type`): built from a configuration alone.

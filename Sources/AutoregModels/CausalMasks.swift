@@ -116,4 +116,14 @@ enum ImageLayout {
         return last.reshaped(config.output.logitShape(batch: b, dimension: d))
     }
 
+    /// −log p(x) per image in nats, [B], from the head output [B, C·L', H, W]: a softmax head
+    /// is read in place (`planarCategoricalNLL`), the others through `logits`.
+    static func nll(_ head: Tensor, _ pixels: Tensor, _ config: ModelConfig) -> Tensor {
+        guard case let .categorical(levels) = config.output else {
+            return config.output.nll(logits: logits(head, config), pixels: pixels)
+        }
+        return head.planarCategoricalNLL(targets: pixels.data.map { Int32($0) }, channels: config.channels,
+                                         classes: levels).sum(axis: 1)
+    }
+
 }

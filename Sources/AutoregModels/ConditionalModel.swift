@@ -12,6 +12,8 @@ public protocol ConditionalModel: AutoregressiveModel {
     /// Logits as `logits(_:)` gives them ([B, D] or [B, D, levels]), for one label per image
     /// (each in 0..<classes); nil leaves the label term out.
     func logits(_ pixels: Tensor, labels: [Int]?) -> Tensor
+    /// −log p(x | y) per image in nats: [B] (default: from `logits(_:labels:)`).
+    func nll(_ pixels: Tensor, labels: [Int]?) -> Tensor
 }
 
 extension ConditionalModel {

@@ -156,6 +156,17 @@ public final class GatedPixelCNN: RegisteredModel, ConditionalModel, Convolution
     public func logits(_ pixels: Tensor) -> Tensor { logits(pixels, labels: nil) }
 
     public func logits(_ pixels: Tensor, labels: [Int]?) -> Tensor {
+        ImageLayout.logits(headOutput(pixels, labels: labels), config)
+    }
+
+    public func nll(_ pixels: Tensor) -> Tensor { nll(pixels, labels: nil) }
+
+    public func nll(_ pixels: Tensor, labels: [Int]?) -> Tensor {
+        ImageLayout.nll(headOutput(pixels, labels: labels), pixels, config)
+    }
+
+    /// The head's output [B, C·L', H, W] (see `ImageLayout.logits`).
+    func headOutput(_ pixels: Tensor, labels: [Int]?) -> Tensor {
         let x = ImageLayout.input(pixels, config)
         let batch = x.shape[0]
         let y = labels.map { labels -> Tensor in
@@ -164,7 +175,7 @@ public final class GatedPixelCNN: RegisteredModel, ConditionalModel, Convolution
         }
         var v = verticalInput(x), h = horizontalInput(x)
         for block in blocks { (v, h) = block(v, h, labels: y) }
-        return ImageLayout.logits(head(h.elu()), config)
+        return head(h.elu())
     }
 
     public var convolutions: [(layer: MaskedConv2D, readsImage: Bool)] {

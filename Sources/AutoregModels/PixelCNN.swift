@@ -119,12 +119,16 @@ public final class PixelCNN: RegisteredModel, ConvolutionalModel, DropoutModel, 
             + outputHidden.parameters + head.parameters
     }
 
-    public func logits(_ pixels: Tensor) -> Tensor {
+    public func logits(_ pixels: Tensor) -> Tensor { ImageLayout.logits(headOutput(pixels), config) }
+
+    public func nll(_ pixels: Tensor) -> Tensor { ImageLayout.nll(headOutput(pixels), pixels, config) }
+
+    /// The head's output [B, C·L', H, W] (see `ImageLayout.logits`).
+    func headOutput(_ pixels: Tensor) -> Tensor {
         // Each ReLU is applied inside the convolution that follows it (never stored).
         var s = input(ImageLayout.input(pixels, config))
         for block in blocks { s = block(s) }
-        let out = head(outputHidden(s, reluInput: true), reluInput: true)
-        return ImageLayout.logits(out, config)
+        return head(outputHidden(s, reluInput: true), reluInput: true)
     }
 
     public var convolutions: [(layer: MaskedConv2D, readsImage: Bool)] {

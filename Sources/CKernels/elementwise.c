@@ -178,6 +178,58 @@ AR_HOT void ar_categorical_nll(const float *logits, const int *targets, float *o
     }
 }
 
+AR_HOT void ar_categorical_nll_planes(const float *logits, const int *targets, size_t target_stride,
+                                      float *out, size_t out_stride, float *probs, size_t classes,
+                                      size_t n, float *top, float *rest) {
+    // Class k of position p is logits[k * n + p]: every loop below runs along p, contiguous.
+    // `top` holds the largest logit, then e^(l_k - top) summed over the other classes goes into
+    // `rest`, as in ar_categorical_nll (log1p keeps confident, correct predictions accurate).
+    for (size_t p = 0; p < n; p++) { top[p] = logits[p]; rest[p] = 0; }
+    for (size_t k = 1; k < classes; k++) {
+        const float *plane = logits + k * n;
+        for (size_t p = 0; p < n; p++) top[p] = plane[p] > top[p] ? plane[p] : top[p];
+    }
+    // The first class equal to the top is the one left out of `rest` (its term is exactly 1);
+    // `out` marks, until the last loop overwrites it, the positions whose top has been met.
+    for (size_t p = 0; p < n; p++) out[p * out_stride] = 0;
+    for (size_t k = 0; k < classes; k++) {
+        const float *plane = logits + k * n;
+        float *pk = probs ? probs + k * n : NULL;
+        for (size_t p = 0; p < n; p++) {
+            float e = ar_expf(plane[p] - top[p]);
+            int is_top = plane[p] == top[p] && out[p * out_stride] == 0;
+            if (is_top) { out[p * out_stride] = 1; e = 1; }
+            rest[p] += is_top ? 0.0f : e;
+            if (pk) pk[p] = e;
+        }
+    }
+    if (probs) {
+        for (size_t k = 0; k < classes; k++) {
+            float *pk = probs + k * n;
+            for (size_t p = 0; p < n; p++) pk[p] /= 1.0f + rest[p];
+        }
+    }
+    for (size_t p = 0; p < n; p++) {
+        int t = targets[p * target_stride];
+        out[p * out_stride] = (top[p] - logits[(size_t)t * n + p]) + log1pf(rest[p]);
+    }
+}
+
+AR_HOT void ar_categorical_nll_planes_backward(const float *probs, const int *targets, size_t target_stride,
+                                               const float *g, size_t g_stride, float *grad, int initialized,
+                                               size_t classes, size_t n) {
+    for (size_t k = 0; k < classes; k++) {
+        const float *pk = probs + k * n;
+        float *gk = grad + k * n;
+        if (initialized) {
+            for (size_t p = 0; p < n; p++) gk[p] += g[p * g_stride] * pk[p];
+        } else {
+            for (size_t p = 0; p < n; p++) gk[p] = g[p * g_stride] * pk[p];
+        }
+    }
+    for (size_t p = 0; p < n; p++) grad[(size_t)targets[p * target_stride] * n + p] -= g[p * g_stride];
+}
+
 AR_HOT void ar_adam(float *w, const float *g, float *m, float *v, size_t n, float step, float b1,
              float b2, float eps, float wd, float c2) {
     float inv_c2 = 1.0f / c2;

@@ -182,6 +182,57 @@ final class KernelDispatchTests: XCTestCase {
         }
     }
 
+    func testCategoricalNLLOverPlanes() throws {
+        // Positions n of every length, classes in planes, targets and outputs at stride 2 (the
+        // second image channel of two), ties at position 0 (all classes equal).
+        for n in lengths {
+            for classes in [1, 7, 33] {
+                var logits = random(classes * n, -20, 20)
+                for k in 0..<classes { logits[k * n] = 2.5 }
+                let targets = (0..<(2 * n)).map { Int32(($0 * 5 + 1) % classes) }
+                var wantNLL = [Double](repeating: 0, count: 2 * n), wantP = [Double](repeating: 0, count: classes * n)
+                for p in 0..<n {
+                    let column = (0..<classes).map { Double(logits[$0 * n + p]) }
+                    let m = column.max()!, z = column.reduce(0) { $0 + Foundation.exp($1 - m) }
+                    wantNLL[2 * p] = m + Foundation.log(z) - column[Int(targets[2 * p])]
+                    for k in 0..<classes { wantP[k * n + p] = Foundation.exp(column[k] - m) / z }
+                }
+                var top = [Float](repeating: 0, count: n), rest = [Float](repeating: 0, count: n)
+                var got = [Float]()
+                let probs = output(classes * n, "ar_categorical_nll_planes probs") { pp in
+                    got = output(2 * n, initial: [Float](repeating: 7, count: 2 * n), "ar_categorical_nll_planes") {
+                        ar_categorical_nll_planes(logits, targets, 2, $0, 2, pp, classes, n, &top, &rest)
+                    }
+                }
+                assertClose(stride(from: 0, to: 2 * n, by: 2).map { got[$0] }, stride(from: 0, to: 2 * n, by: 2).map { wantNLL[$0] },
+                            rel: 2e-6, abs: 2e-6, "ar_categorical_nll_planes n=\(n) classes=\(classes)")
+                XCTAssertEqual(stride(from: 1, to: 2 * n, by: 2).map { got[$0] }, [Float](repeating: 7, count: n),
+                               "the other channel's outputs are left alone")
+                assertClose(probs, wantP, rel: 2e-6, abs: 1e-9, "planar softmax n=\(n) classes=\(classes)")
+                let plain = output(2 * n, "ar_categorical_nll_planes (no probs)") {
+                    ar_categorical_nll_planes(logits, targets, 2, $0, 2, nil, classes, n, &top, &rest)
+                }
+                XCTAssertEqual(stride(from: 0, to: 2 * n, by: 2).map { plain[$0] }, stride(from: 0, to: 2 * n, by: 2).map { got[$0] })
+
+                let g = random(2 * n, -1, 1), start = random(classes * n, -1, 1)
+                for initialized in [0, 1] {
+                    let grad = output(classes * n, initial: start, "ar_categorical_nll_planes_backward") {
+                        ar_categorical_nll_planes_backward(probs, targets, 2, g, 2, $0, Int32(initialized), classes, n)
+                    }
+                    var want = [Double](repeating: 0, count: classes * n)
+                    for k in 0..<classes {
+                        for p in 0..<n {
+                            let onehot: Double = Int(targets[2 * p]) == k ? 1 : 0
+                            want[k * n + p] = (initialized == 1 ? Double(start[k * n + p]) : 0)
+                                + Double(g[2 * p]) * (Double(probs[k * n + p]) - onehot)
+                        }
+                    }
+                    assertClose(grad, want, rel: 1e-6, abs: 1e-6, "backward n=\(n) classes=\(classes) initialized=\(initialized)")
+                }
+            }
+        }
+    }
+
     func testAdamAndSum() throws {
         for n in lengths {
             let w0 = random(n, -1, 1), g = random(n, -1, 1), m0 = random(n, -0.1, 0.1)
