@@ -2,8 +2,8 @@ import CKernels
 import Dispatch
 import Foundation
 
-/// Splits 0..<count into `Gemm.threads` (at most `maxWorkers`) contiguous chunks and runs `body(chunkIndex, range)`
-/// for each on its own thread. Inside `body`, oneDNN products run single-threaded (each
+/// Splits 0..<count into `Gemm.threads` (at most `maxWorkers`) contiguous chunks and runs
+/// `body(chunkIndex, range)` for each on its own thread. Inside `body`, oneDNN products run single-threaded (each
 /// thread sets its own OpenMP team size), so the threads never oversubscribe the cores.
 /// With one thread, or one item, it simply calls `body(0, 0..<count)`; so it does when the
 /// whole call does less than `parallelGrain` units of `work` (elements of an elementwise op),
