@@ -91,7 +91,7 @@ extension CachedSampling {
                 let images = ImageSlices(pixels: px.baseAddress!, probabilities: pp.baseAddress!, dimension: d)
                 // Each chunk of images writes only its own rows of x and the probabilities. A
                 // logits sink sees all images at once, so then there is one chunk.
-                let threads = Gemm.threads > 1 && logits == nil ? coresLeftFree() : 1
+                let threads = Gemm.threads > 1 ? coresLeftFree() : 1
                 parallelChunks(logits == nil ? count : 1, maxWorkers: threads) { chunk, range in
                     let part = logits == nil ? range : 0..<count
                     Gemm.serially {

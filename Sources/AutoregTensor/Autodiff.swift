@@ -52,17 +52,15 @@ extension Tensor {
     /// into `grad` when the workers have finished (so do the two forms below).
     public func accumulateGrad(_ g: [Float]) {
         guard requiresGrad else { return }
-        if inputs.isEmpty, let sink = ThreadContext.current.gradientSink {
-            return sink.accumulate(self) { dst, initialized in
-                g.withUnsafeBufferPointer { src in
-                    if initialized { for i in 0..<src.count { dst[i] += src[i] } } else { dst.initialize(from: src.baseAddress!, count: src.count) }
-                }
-            }
-        }
-        if grad == nil { grad = g; return }
-        accumulateGrad { dst in
+        // First use outside a worker's sink: keep the array itself (no copy).
+        if grad == nil, !(inputs.isEmpty && ThreadContext.current.gradientSink != nil) { grad = g; return }
+        accumulateGrad { dst, initialized in
             g.withUnsafeBufferPointer { src in
-                for i in 0..<src.count { dst[i] += src[i] }
+                if initialized {
+                    for i in 0..<src.count { dst[i] += src[i] }
+                } else {
+                    dst.initialize(from: src.baseAddress!, count: src.count)
+                }
             }
         }
     }

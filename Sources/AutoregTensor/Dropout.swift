@@ -30,7 +30,7 @@ extension Tensor {
         let context = ThreadContext.current
         guard context.dropoutRate > 0 else { return self }
         let key = context.dropoutKeys.next()
-        let first = context.imageOffset == 0 ? 0 : context.imageOffset * (count / max(shape.first ?? 1, 1))
+        let first = context.imageOffset * (count / max(shape.first ?? 1, 1))
         return dropout(rate: context.dropoutRate, key: key, firstElement: first)
     }
 

@@ -52,18 +52,9 @@ public func parallelBatch(_ count: Int, _ body: (Range<Int>) -> Void) {
             Gemm.serially { body(share) }
         }
     }
+    // Here, outside any worker, `accumulateGrad` adds into `grad` itself.
     for sink in sinks.dropFirst() {
-        for (tensor, g) in sink!.gradients.values {
-            tensor.accumulateGrad { dst, initialized in
-                g.withUnsafeBufferPointer { src in
-                    if initialized {
-                        for i in 0..<src.count { dst[i] += src[i] }
-                    } else {
-                        dst.initialize(from: src.baseAddress!, count: src.count)
-                    }
-                }
-            }
-        }
+        for (tensor, g) in sink!.gradients.values { tensor.accumulateGrad(g) }
     }
 }
 

@@ -61,15 +61,17 @@ final class ThreadContext {
     /// Runs `body` as a worker with `settings` and `sink`, then restores this thread's own.
     func runAsWorker<T>(_ settings: Inherited, sink: GradientSink?, _ body: () throws -> T) rethrows -> T {
         let saved = (inherited, gradientSink, isWorker)
-        (gradDisabledDepth, dropoutRate, dropoutKeys, imageOffset) =
-            (settings.gradDisabledDepth, settings.dropoutRate, settings.dropoutKeys, settings.imageOffset)
+        adopt(settings)
         (gradientSink, isWorker) = (sink, true)
         defer {
-            (gradDisabledDepth, dropoutRate, dropoutKeys, imageOffset) =
-                (saved.0.gradDisabledDepth, saved.0.dropoutRate, saved.0.dropoutKeys, saved.0.imageOffset)
+            adopt(saved.0)
             (gradientSink, isWorker) = (saved.1, saved.2)
         }
         return try body()
+    }
+
+    private func adopt(_ s: Inherited) {
+        (gradDisabledDepth, dropoutRate, dropoutKeys, imageOffset) = (s.gradDisabledDepth, s.dropoutRate, s.dropoutKeys, s.imageOffset)
     }
 }
 
