@@ -9,6 +9,11 @@
 extern "C" {
 #endif
 
+/// The instruction-set level the hot loops run at on this CPU: 4 (x86-64-v4, AVX-512),
+/// 3 (x86-64-v3, AVX2 and FMA), 1 (the x86-64 baseline), or 0 where the loops are compiled
+/// once for the target (no run-time dispatch: arm64, musl, other compilers).
+int ar_kernel_level(void);
+
 /// y = exp(x), vectorised polynomial (relative error about 2e-7; saturates outside [-87, 88]).
 void ar_exp(const float *x, float *y, size_t n);
 /// y = 1 / (1 + exp(-x)).
