@@ -92,15 +92,21 @@ extension Tensor {
             residual?.accumulateGrad(result.grad!)  // shares the buffer when it has none yet
             result.grad!.withUnsafeBufferPointer { pg in
                 let gy = pg.baseAddress!
-                // dBias = Σ over N, H, W, the same for every term's bias: summed once.
+                // dBias = Σ over N, H, W, the same for every term's bias: summed once, by the
+                // first convolution with products to run, per image while that image's output
+                // gradient is in cache for its products (a pass of its own read it from memory).
                 let biases = terms.compactMap(\.bias).filter(\.requiresGrad)
-                if !biases.isEmpty {
-                    let sums = (0..<cout).map { co in
-                        (0..<batch).reduce(Float(0)) { $0 + ar_sum(gy + $1 * outSize + co * pixels, pixels) }
+                var sums = [Float](repeating: 0, count: biases.isEmpty ? 0 : cout)
+                let summing = biases.isEmpty ? nil : convs.firstIndex(where: \.hasBackwardWork)
+                sums.withUnsafeMutableBufferPointer { ps in
+                    if !biases.isEmpty, summing == nil {
+                        for co in 0..<cout {
+                            ps[co] = (0..<batch).reduce(Float(0)) { $0 + ar_sum(gy + $1 * outSize + co * pixels, pixels) }
+                        }
                     }
-                    for bias in biases { bias.accumulateGrad { gb in for co in 0..<cout { gb[co] += sums[co] } } }
+                    for (i, c) in convs.enumerated() { c.backward(gy, biasSums: i == summing ? ps.baseAddress : nil) }
                 }
-                for c in convs { c.backward(gy) }
+                for bias in biases { bias.accumulateGrad { gb in for co in 0..<cout { gb[co] += sums[co] } } }
             }
         }
     }
@@ -262,15 +268,25 @@ struct LoweredConvolution {
         }
     }
 
-    /// Accumulates the input and weight gradients from the output gradient `gy`.
-    func backward(_ gy: UnsafePointer<Float>) {
+    /// Whether `backward` has products to run: a gradient for the input or the weight.
+    var hasBackwardWork: Bool {
+        lowering.rows > 0 && geometry.batch > 0 && (term.input.requiresGrad || term.weight.requiresGrad)
+    }
+
+    /// Accumulates the input and weight gradients from the output gradient `gy`; with
+    /// `biasSums` [Cout] (only where `hasBackwardWork`), also writes there the sum of `gy`
+    /// over images and pixels per output channel: the bias gradient.
+    func backward(_ gy: UnsafePointer<Float>, biasSums: UnsafeMutablePointer<Float>? = nil) {
         let x = term.input, weight = term.weight
         let rows = lowering.rows, pixels = lowering.pixels, batch = geometry.batch
         let inSize = cin * geometry.height * geometry.width, outSize = cout * pixels
-        guard rows > 0, batch > 0, x.requiresGrad || weight.requiresGrad else { return }
+        precondition(biasSums == nil || hasBackwardWork, "backward: bias sums from a convolution without products")
+        guard hasBackwardWork else { return }
         let workers = min(Gemm.threads, batch)
         // dW (before masking) in the GEMM layout [Cout, rows], one partial sum per thread.
         var dwk = [Float](repeating: 0, count: weight.requiresGrad ? workers * cout * rows : 0)
+        // The bias sums, one partial [Cout] per thread (added in thread order at the end).
+        var biasPartials = [Float](repeating: 0, count: biasSums == nil ? 0 : workers * cout)
         let wt = x.requiresGrad && adjoint != nil ? adjointWeight() : []
         // The direct and adjoint products write each image's whole input gradient, so the
         // first gradient into x needs no zeroed buffer.
@@ -279,6 +295,7 @@ struct LoweredConvolution {
             wk.withUnsafeBufferPointer { pw in
               wt.withUnsafeBufferPointer { pwt in
                 dwk.withUnsafeMutableBufferPointer { pdw in
+                  biasPartials.withUnsafeMutableBufferPointer { pbias in
                     func run(_ gx: UnsafeMutablePointer<Float>?, initialized: Bool) {
                         parallelChunks(batch) { w, images in
                             // Columns are recomputed per image rather than kept from the forward
@@ -302,6 +319,10 @@ struct LoweredConvolution {
                             let dw = weight.requiresGrad ? pdw.baseAddress! + w * cout * rows : nil
                             for n in images {
                                 let gyn = gy + n * outSize, image = px.baseAddress! + n * inSize
+                                if biasSums != nil {
+                                    let partial = pbias.baseAddress! + w * cout
+                                    for co in 0..<cout { partial[co] += ar_sum(gyn + co * pixels, pixels) }
+                                }
                                 if let shifted, let tapScratch, let tapGradient {  // dW_t += dOut · shifted(x)ᵀ
                                     shifted.weightGradient(input(image, rectified), gyn, into: tapGradient, scratch: tapScratch)
                                 } else if let dw {  // dW += dOut · colsᵀ
@@ -340,6 +361,10 @@ struct LoweredConvolution {
                     for w in 1..<max(workers, 1) where weight.requiresGrad {
                         for i in 0..<(cout * rows) { pdw[i] += pdw[w * cout * rows + i] }
                     }
+                    if let biasSums {
+                        for co in 0..<cout { biasSums[co] = (0..<workers).reduce(Float(0)) { $0 + pbias[$1 * cout + co] } }
+                    }
+                  }
                 }
               }
             }

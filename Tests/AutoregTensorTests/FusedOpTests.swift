@@ -96,6 +96,25 @@ final class SumOfConvolutionsTests: XCTestCase {
         }
     }
 
+    func testBiasGradientWhereSomeTermsHaveNoProductsToRun() throws {
+        // The bias sums ride on the first term whose input or weight wants a gradient; with
+        // none (or only a later one), they must still come out, on one thread and on two.
+        let o = operands(seed: 90)
+        let constant = { (t: Tensor) in Tensor(shape: t.shape, data: t.data) }
+        let h = constant(o.h), wh = constant(o.wh), v = constant(o.v), wv = constant(o.wv)
+        for threads in [1, 2] {
+            Gemm.setThreads(threads)
+            assertGradients(wrt: [o.bh, o.bv], "only biases, \(threads) threads") {
+                Tensor.sumOfConvolutions([ConvolutionTerm(input: h, weight: wh, bias: o.bh, mask: o.mh, dilation: (1, 2)),
+                                          ConvolutionTerm(input: v, weight: wv, bias: o.bv)])
+            }
+            assertGradients(wrt: [o.bh, o.v, o.bv], "the second term's input, \(threads) threads") {
+                Tensor.sumOfConvolutions([ConvolutionTerm(input: h, weight: wh, bias: o.bh, mask: o.mh, dilation: (1, 2)),
+                                          ConvolutionTerm(input: o.v, weight: wv, bias: o.bv)])
+            }
+        }
+    }
+
     func testTwoThreadsMatchOneThread() throws {
         // Images are split between threads; the weight gradient is summed over the threads.
         var outputs: [[Float]] = [], grads: [[[Float]]] = []
