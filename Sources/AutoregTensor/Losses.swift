@@ -76,6 +76,7 @@ extension Tensor {
         precondition(targets.allSatisfy { $0 >= 0 && Int($0) < classes }, "target out of range 0..<\(classes)")
         let wantsGrad = requiresGrad && GradMode.isEnabled
         var top = [Float](repeating: 0, count: n), rest = [Float](repeating: 0, count: n)
+        var topClass = [Int32](repeating: 0, count: n)
         func nll(_ probs: UnsafeMutablePointer<Float>?) -> [Float] {
             data.withUnsafeBufferPointer { x in
                 targets.withUnsafeBufferPointer { t in
@@ -84,7 +85,7 @@ extension Tensor {
                             for channel in 0..<c {
                                 let at = (image * c + channel) * plane, first = image * n * c + channel
                                 ar_categorical_nll_planes(x.baseAddress! + at, t.baseAddress! + first, c, out + first, c,
-                                                          probs.map { $0 + at }, classes, n, &top, &rest)
+                                                          probs.map { $0 + at }, classes, n, &top, &rest, &topClass)
                             }
                         }
                     }

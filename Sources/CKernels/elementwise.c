@@ -180,27 +180,37 @@ AR_HOT void ar_categorical_nll(const float *logits, const int *targets, float *o
 
 AR_HOT void ar_categorical_nll_planes(const float *logits, const int *targets, size_t target_stride,
                                       float *out, size_t out_stride, float *probs, size_t classes,
-                                      size_t n, float *top, float *rest) {
-    // Class k of position p is logits[k * n + p]: every loop below runs along p, contiguous.
-    // `top` holds the largest logit, then e^(l_k - top) summed over the other classes goes into
-    // `rest`, as in ar_categorical_nll (log1p keeps confident, correct predictions accurate).
-    for (size_t p = 0; p < n; p++) { top[p] = logits[p]; rest[p] = 0; }
+                                      size_t n, float *top, float *rest, int *first) {
+    // Class k of position p is logits[k * n + p]: every loop below runs along p, contiguous,
+    // and touches only contiguous arrays, so that it vectorises (the strided `out` is written
+    // once, at the end). `top` holds the largest logit and `first` the first class that has
+    // it; e^(l_k - top) summed over the other classes goes into `rest`, as in
+    // ar_categorical_nll (log1p keeps confident, correct predictions accurate).
+    for (size_t p = 0; p < n; p++) { top[p] = logits[p]; first[p] = 0; rest[p] = 0; }
     for (size_t k = 1; k < classes; k++) {
         const float *plane = logits + k * n;
-        for (size_t p = 0; p < n; p++) top[p] = plane[p] > top[p] ? plane[p] : top[p];
+        for (size_t p = 0; p < n; p++) {
+            int above = plane[p] > top[p];
+            top[p] = above ? plane[p] : top[p];
+            first[p] = above ? (int)k : first[p];
+        }
     }
-    // The first class equal to the top is the one left out of `rest` (its term is exactly 1);
-    // `out` marks, until the last loop overwrites it, the positions whose top has been met.
-    for (size_t p = 0; p < n; p++) out[p * out_stride] = 0;
+    // The first class equal to the top is left out of `rest`: its term is exactly 1.
     for (size_t k = 0; k < classes; k++) {
         const float *plane = logits + k * n;
-        float *pk = probs ? probs + k * n : NULL;
-        for (size_t p = 0; p < n; p++) {
-            float e = ar_expf(plane[p] - top[p]);
-            int is_top = plane[p] == top[p] && out[p * out_stride] == 0;
-            if (is_top) { out[p * out_stride] = 1; e = 1; }
-            rest[p] += is_top ? 0.0f : e;
-            if (pk) pk[p] = e;
+        if (probs) {
+            float *pk = probs + k * n;
+            for (size_t p = 0; p < n; p++) {
+                float e = ar_expf(plane[p] - top[p]);
+                int is_top = first[p] == (int)k;
+                rest[p] += is_top ? 0.0f : e;
+                pk[p] = is_top ? 1.0f : e;
+            }
+        } else {
+            for (size_t p = 0; p < n; p++) {
+                float e = ar_expf(plane[p] - top[p]);
+                rest[p] += first[p] == (int)k ? 0.0f : e;
+            }
         }
     }
     if (probs) {

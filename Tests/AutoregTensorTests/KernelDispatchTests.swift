@@ -184,11 +184,13 @@ final class KernelDispatchTests: XCTestCase {
 
     func testCategoricalNLLOverPlanes() throws {
         // Positions n of every length, classes in planes, targets and outputs at stride 2 (the
-        // second image channel of two), ties at position 0 (all classes equal).
+        // second image channel of two), ties at position 0 (all classes equal) and 1 (two classes).
         for n in lengths {
             for classes in [1, 7, 33] {
                 var logits = random(classes * n, -20, 20)
                 for k in 0..<classes { logits[k * n] = 2.5 }
+                // and at position 1 a top shared by two classes past the first
+                if n > 1, classes > 5 { (logits[2 * n + 1], logits[5 * n + 1]) = (30, 30) }
                 let targets = (0..<(2 * n)).map { Int32(($0 * 5 + 1) % classes) }
                 var wantNLL = [Double](repeating: 0, count: 2 * n), wantP = [Double](repeating: 0, count: classes * n)
                 for p in 0..<n {
@@ -198,10 +200,11 @@ final class KernelDispatchTests: XCTestCase {
                     for k in 0..<classes { wantP[k * n + p] = Foundation.exp(column[k] - m) / z }
                 }
                 var top = [Float](repeating: 0, count: n), rest = [Float](repeating: 0, count: n)
+                var first = [Int32](repeating: 0, count: n)
                 var got = [Float]()
                 let probs = output(classes * n, "ar_categorical_nll_planes probs") { pp in
                     got = output(2 * n, initial: [Float](repeating: 7, count: 2 * n), "ar_categorical_nll_planes") {
-                        ar_categorical_nll_planes(logits, targets, 2, $0, 2, pp, classes, n, &top, &rest)
+                        ar_categorical_nll_planes(logits, targets, 2, $0, 2, pp, classes, n, &top, &rest, &first)
                     }
                 }
                 assertClose(stride(from: 0, to: 2 * n, by: 2).map { got[$0] }, stride(from: 0, to: 2 * n, by: 2).map { wantNLL[$0] },
@@ -210,7 +213,7 @@ final class KernelDispatchTests: XCTestCase {
                                "the other channel's outputs are left alone")
                 assertClose(probs, wantP, rel: 2e-6, abs: 1e-9, "planar softmax n=\(n) classes=\(classes)")
                 let plain = output(2 * n, "ar_categorical_nll_planes (no probs)") {
-                    ar_categorical_nll_planes(logits, targets, 2, $0, 2, nil, classes, n, &top, &rest)
+                    ar_categorical_nll_planes(logits, targets, 2, $0, 2, nil, classes, n, &top, &rest, &first)
                 }
                 XCTAssertEqual(stride(from: 0, to: 2 * n, by: 2).map { plain[$0] }, stride(from: 0, to: 2 * n, by: 2).map { got[$0] })
 

@@ -92,10 +92,11 @@ void ar_categorical_nll(const float *logits, const int *targets, float *out, flo
                         size_t rows, size_t classes);
 /// Categorical NLL with the classes of n positions laid out as planes (class k of position p
 /// at logits[k·n + p]): targets[p·target_stride], out[p·out_stride]; probs (k·n + p) or NULL;
-/// top and rest: n floats of scratch. Same results as ar_categorical_nll on the transpose.
+/// top and rest: n floats of scratch, first: n ints of scratch. Same results as
+/// ar_categorical_nll on the transpose.
 void ar_categorical_nll_planes(const float *logits, const int *targets, size_t target_stride,
                                float *out, size_t out_stride, float *probs, size_t classes,
-                               size_t n, float *top, float *rest);
+                               size_t n, float *top, float *rest, int *first);
 /// Its gradient: grad[k·n + p] (+)= g[p·g_stride] · (probs[k·n + p] − [k = target]).
 void ar_categorical_nll_planes_backward(const float *probs, const int *targets, size_t target_stride,
                                         const float *g, size_t g_stride, float *grad, int initialized,
