@@ -14,6 +14,23 @@ extern "C" {
 /// once for the target (no run-time dispatch: arm64, musl, other compilers).
 int ar_kernel_level(void);
 
+/// Winograd's minimal filtering along rows (winograd.c; `WinogradRows` in Swift). `taps` is 3
+/// (F(2,3): kept taps at dx = -d, 0, d; 4 points) or 2 (F(2,2): dx = -d, 0; 3 points). A row
+/// of width w at dilation d has ar_wino_tiles(w, d) = ceil(w / 2d)·d tiles of two outputs (x0, x0 + d).
+int ar_wino_tiles(int w, int d);
+/// Transformed input v [points][channels][rows·tiles] of x [channels][h][w]: transformed row
+/// pr is image row pr − pad_top (zeros outside the image).
+void ar_wino_rows_input(int taps, const float *x, size_t channels, int h, int w, int d,
+                        int pad_top, int rows, float *v);
+/// y [channels][h][w] += the output transform of the products m [points][channels][h·tiles].
+void ar_wino_rows_output(int taps, const float *m, size_t channels, int h, int w, int d, float *y);
+/// dm [points][channels][h·tiles] = the adjoint of the output transform applied to gy [channels][h][w].
+void ar_wino_rows_output_adjoint(int taps, const float *gy, size_t channels, int h, int w, int d, float *dm);
+/// dx [channels][h][w] (+)= the adjoint of the input transform of dv [points][tap_rows][channels][h·tiles]:
+/// tap row i (offset dys[i]) reads input row iy at output row iy − dys[i].
+void ar_wino_rows_input_adjoint(int taps, const float *dv, int tap_rows, const int *dys, size_t channels,
+                                int h, int w, int d, float *dx, int accumulate);
+
 /// y = exp(x), vectorised polynomial (relative error about 2e-7; saturates outside [-87, 88]).
 void ar_exp(const float *x, float *y, size_t n);
 /// y = 1 / (1 + exp(-x)).
