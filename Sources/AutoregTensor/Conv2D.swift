@@ -133,8 +133,9 @@ struct LoweredConvolution {
     /// product per kept tap from the shifted input planes, without the column matrix.
     let shifted: ShiftedTaps?
     /// For such a convolution whose kept taps form rows of three or two (the Gated PixelCNN's
-    /// stacks): all three products with Winograd's minimal filtering along the rows.
-    let winograd: WinogradRows?
+    /// stacks, PixelCNN's mask B): all three products with Winograd's minimal filtering along
+    /// the rows, one part per kind of row; empty otherwise.
+    let winograd: [WinogradRows]
 
     var cin: Int { geometry.inChannels }
     var cout: Int { geometry.outChannels }
@@ -171,9 +172,9 @@ struct LoweredConvolution {
                 }
             }
         }
-        winograd = direct ? nil : WinogradRows(lowering, wk: wk)
-        shifted = direct || winograd != nil ? nil : ShiftedTaps(lowering, wk: wk)
-        adjoint = direct || winograd != nil ? nil : Self.adjointLowering(g, taps: taps)
+        winograd = direct ? [] : WinogradRows.parts(lowering, wk: wk) ?? []
+        shifted = direct || !winograd.isEmpty ? nil : ShiftedTaps(lowering, wk: wk)
+        adjoint = direct || !winograd.isEmpty ? nil : Self.adjointLowering(g, taps: taps)
     }
 
     /// The input-gradient lowering (see `adjoint`), or nil where the convolution is strided
@@ -245,14 +246,15 @@ struct LoweredConvolution {
         let rows = lowering.rows, pixels = lowering.pixels, batch = geometry.batch
         let inSize = cin * geometry.height * geometry.width, outSize = cout * pixels
         guard rows > 0, batch > 0 else { return }
-        if let winograd {
+        if !winograd.isEmpty {
             term.input.data.withUnsafeBufferPointer { px in
                 parallelChunks(batch) { _, images in
-                    let scratch = WinogradRows.Scratch(winograd)
+                    let scratch = winograd.map { WinogradRows.Scratch($0) }
                     let rectified = term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
-                    defer { scratch.release(); rectified?.deallocate() }
+                    defer { scratch.forEach { $0.release() }; rectified?.deallocate() }
                     for n in images {
-                        winograd.forward(input(px.baseAddress! + n * inSize, rectified), into: y + n * outSize, scratch: scratch)
+                        let image = input(px.baseAddress! + n * inSize, rectified)
+                        for (part, s) in zip(winograd, scratch) { part.forward(image, into: y + n * outSize, scratch: s) }
                     }
                 }
             }
@@ -307,7 +309,7 @@ struct LoweredConvolution {
         let wt = x.requiresGrad && adjoint != nil ? adjointWeight() : []
         // The direct and adjoint products write each image's whole input gradient, so the
         // first gradient into x needs no zeroed buffer.
-        let writesAll = direct || adjoint != nil || winograd != nil
+        let writesAll = direct || adjoint != nil || !winograd.isEmpty
         x.data.withUnsafeBufferPointer { px in
             wk.withUnsafeBufferPointer { pw in
               wt.withUnsafeBufferPointer { pwt in
@@ -319,28 +321,28 @@ struct LoweredConvolution {
                             // pass: the tape then holds no N·rows·pixels buffer.
                             // The column matrix serves dW unless the taps are shifted planes, and the
                             // scatter path's dIn.
-                            let cols = needsColumns && winograd == nil && (shifted == nil || (gx != nil && !writesAll))
+                            let cols = needsColumns && winograd.isEmpty && (shifted == nil || (gx != nil && !writesAll))
                                 ? UnsafeMutablePointer<Float>.allocate(capacity: rows * pixels) : nil
                             // With a rectified input, dIn goes through a buffer and then the ReLU's mask.
                             let staged = term.reluInput ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
                             let adjointCols = gx != nil ? adjoint.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.rows * $0.pixels) } : nil
                             // dW from shifted planes: the rectified input, and the taps' own layout.
                             let tapScratch = weight.requiresGrad ? shifted.map { ShiftedTaps.Scratch($0) } : nil
-                            // Winograd: its buffers, and dW in its transformed layout.
+                            // Winograd: each part's buffers, and its dW in its transformed layout.
                             let winoScratch = winograd.map { WinogradRows.Scratch($0, inputGradient: gx != nil) }
-                            let winoGradient = weight.requiresGrad ? winograd.map { w in
+                            let winoGradient: [UnsafeMutablePointer<Float>] = weight.requiresGrad ? winograd.map { w in
                                 let du = UnsafeMutablePointer<Float>.allocate(capacity: w.weightSize)
                                 du.initialize(repeating: 0, count: w.weightSize)
                                 return du
-                            } : nil
-                            let rectified = (tapScratch != nil || winoGradient != nil) && term.reluInput
+                            } : []
+                            let rectified = (tapScratch != nil || !winoGradient.isEmpty) && term.reluInput
                                 ? UnsafeMutablePointer<Float>.allocate(capacity: inSize) : nil
                             let tapGradient = tapScratch != nil ? UnsafeMutablePointer<Float>.allocate(capacity: cout * rows) : nil
                             tapGradient?.initialize(repeating: 0, count: cout * rows)
                             defer {
                                 cols?.deallocate(); staged?.deallocate(); adjointCols?.deallocate()
                                 tapScratch?.release(); rectified?.deallocate(); tapGradient?.deallocate()
-                                winoScratch?.release(); winoGradient?.deallocate()
+                                winoScratch.forEach { $0.release() }; winoGradient.forEach { $0.deallocate() }
                             }
                             let dw = weight.requiresGrad ? pdw.baseAddress! + w * cout * rows : nil
                             for n in images {
@@ -349,11 +351,14 @@ struct LoweredConvolution {
                                     let partial = pbias.baseAddress! + w * cout
                                     for co in 0..<cout { partial[co] += ar_sum(gyn + co * pixels, pixels) }
                                 }
-                                if let winograd, let winoScratch {  // both gradients through the transforms
+                                if !winograd.isEmpty {  // both gradients through the transforms, part after part
                                     let gxn = gx.map { $0 + n * inSize }
-                                    winograd.backward(image: winoGradient == nil ? nil : input(image, rectified), gy: gyn,
-                                                      du: winoGradient, gx: gxn.map { staged ?? $0 },
-                                                      accumulate: initialized && staged == nil, scratch: winoScratch)
+                                    let source = winoGradient.isEmpty ? nil : input(image, rectified)
+                                    for (j, part) in winograd.enumerated() {
+                                        part.backward(image: source, gy: gyn, du: winoGradient.isEmpty ? nil : winoGradient[j],
+                                                      gx: gxn.map { staged ?? $0 },
+                                                      accumulate: j > 0 || (initialized && staged == nil), scratch: winoScratch[j])
+                                    }
                                     if let staged, let gxn { ar_relu_backward(image, staged, gxn, inSize, initialized ? 1 : 0) }
                                     continue
                                 }
@@ -383,7 +388,7 @@ struct LoweredConvolution {
                                 }
                             }
                             if let shifted, let tapGradient, let dw { shifted.addColumnLayout(tapGradient, into: dw) }
-                            if let winograd, let winoGradient, let dw { winograd.addColumnLayout(winoGradient, into: dw) }
+                            if let dw { for (part, du) in zip(winograd, winoGradient) { part.addColumnLayout(du, into: dw) } }
                         }
                     }
                     if !x.requiresGrad {

@@ -1,8 +1,10 @@
 import CKernels
 
-/// A stride-1, same-size convolution whose kept taps form whole rows of three (dx = −d, 0, d)
-/// or of two (dx = −d, 0), computed with Winograd's minimal filtering along the rows
-/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
+/// The tap rows of a stride-1, same-size convolution that hold three taps (dx = −d, 0, d) or
+/// two (dx = −d, 0), computed with Winograd's minimal filtering along the rows (Lavin & Gray,
+/// "Fast Algorithms for Convolutional Neural Networks", 2016). `parts` splits a convolution
+/// into one such part per kind of row: PixelCNN's mask B (a row of three above a row of two)
+/// has two.
 ///
 /// Two neighbouring outputs of a row (x and x + d) under a 3-tap row need 6 multiply-adds
 /// per channel pair; F(2,3) gets them from 4 products of transformed values, F(2,2) from 3
@@ -10,7 +12,8 @@ import CKernels
 /// GEMMs, [Cout, Cin] × [Cin, H·W/2] for each tap row, reading the transformed input shifted
 /// by the row's offset; the transforms before and after are C loops (winograd.c). The Gated
 /// PixelCNN's vertical stack (2 × 3 taps) does 4/6 of the multiply-adds of `ShiftedTaps`,
-/// its horizontal stack (1 × 2 taps) 3/4, in all three products of a training step.
+/// its horizontal stack (1 × 2 taps) 3/4, PixelCNN's 3 × 3 mask B 7/10, in all three
+/// products of a training step.
 ///
 /// The transforms only add, subtract and halve, so on small integers (the tests' inputs) the
 /// result is exact; on real data it differs from the direct sum by rounding.
@@ -25,6 +28,8 @@ struct WinogradRows {
     let rowOffsets: [Int32]
     /// Per tap row the lowering's index of its taps, left to right.
     let tapIndex: [[Int]]
+    /// Taps of the whole lowering (the column layout's width per input channel).
+    let keptTaps: Int
     let cin: Int, cout: Int, height: Int, width: Int, dilation: Int
     /// Tiles per row (two outputs each), transformed-input rows above the image, transformed rows.
     let tiles: Int, padTop: Int, paddedRows: Int
@@ -35,30 +40,40 @@ struct WinogradRows {
 
     var tapRows: Int { rowOffsets.count }
 
-    /// nil unless the lowering is stride 1 and same-size, over at least
-    /// `ShiftedTaps.minimumChannels` input channels, with every tap row kept whole as three
-    /// taps at dx = −d, 0, d (or every one as two at dx = −d, 0). `wk` is the masked weight in
-    /// the column layout [Cout, Cin·taps], entry (co, ci·taps + t).
-    init?(_ lowering: Im2Col, wk: [Float]) {
+    /// The convolution as one part per kind of tap row (rows of three first), or nil unless
+    /// the lowering is stride 1 and same-size, over at least `ShiftedTaps.minimumChannels`
+    /// input channels, with every tap row kept whole as three taps at dx = −d, 0, d or two at
+    /// dx = −d, 0. `wk` is the masked weight in the column layout [Cout, Cin·taps], entry
+    /// (co, ci·taps + t).
+    static func parts(_ lowering: Im2Col, wk: [Float]) -> [WinogradRows]? {
         let g = lowering.geometry, d = g.dilationX
-        guard Self.enabled, g.inChannels >= ShiftedTaps.minimumChannels, g.strideY == 1, g.strideX == 1,
+        guard enabled, g.inChannels >= ShiftedTaps.minimumChannels, g.strideY == 1, g.strideX == 1,
               g.outHeight == g.height, g.outWidth == g.width, !lowering.taps.isEmpty else { return nil }
         // Group the kept taps by kernel row (raster order keeps each row's taps together).
         var rows: [(ky: Int, indices: [Int])] = []
         for (k, tap) in lowering.taps.enumerated() {
             if rows.last?.ky == tap.ky { rows[rows.count - 1].indices.append(k) } else { rows.append((tap.ky, [k])) }
         }
-        let n = rows[0].indices.count
-        guard n == 3 || n == 2 else { return nil }
         for row in rows {
             // Kept columns kx0, kx0 + 1, ... reading dx = −d, 0 (, d).
             let kxs = row.indices.map { lowering.taps[$0].kx }
-            guard kxs.count == n, kxs == Array(kxs[0] ..< kxs[0] + n), kxs[0] * d - g.padLeft == -d else { return nil }
+            guard kxs.count == 3 || kxs.count == 2, kxs == Array(kxs[0] ..< kxs[0] + kxs.count),
+                  kxs[0] * d - g.padLeft == -d else { return nil }
         }
+        return [3, 2].compactMap { n in
+            let kind = rows.filter { $0.indices.count == n }
+            return kind.isEmpty ? nil : WinogradRows(lowering, wk: wk, rows: kind)
+        }
+    }
+
+    /// The part for `rows` (each with the same number of taps, checked by `parts`).
+    private init(_ lowering: Im2Col, wk: [Float], rows: [(ky: Int, indices: [Int])]) {
+        let g = lowering.geometry, d = g.dilationX, n = rows[0].indices.count
         (taps, points) = (n, n + 1)
         (cin, cout, height, width, dilation) = (g.inChannels, g.outChannels, g.height, g.width, d)
         rowOffsets = rows.map { Int32($0.ky * g.dilationY - g.padTop) }
         tapIndex = rows.map(\.indices)
+        keptTaps = lowering.taps.count
         tiles = Int(ar_wino_tiles(Int32(g.width), Int32(d)))
         let dys = rowOffsets.map(Int.init)
         padTop = max(0, -dys.min()!)
@@ -180,7 +195,7 @@ struct WinogradRows {
     /// Adds `du` (layout of `u`) into a gradient in the column layout [Cout, Cin·taps]:
     /// dg = Gᵀ·dU per tap row and channel pair.
     func addColumnLayout(_ du: UnsafePointer<Float>, into dwk: UnsafeMutablePointer<Float>) {
-        let kept = tapIndex.count * taps, plane = tapRows * cout * cin
+        let kept = keptTaps, plane = tapRows * cout * cin
         for (i, row) in tapIndex.enumerated() {
             for co in 0..<cout {
                 for ci in 0..<cin {

@@ -4,8 +4,8 @@ import XCTest
 // Convolutions whose kept taps form rows of three (dx = −d, 0, d) or two (dx = −d, 0) take
 // Winograd's F(2,3) or F(2,2) along the rows. Its transforms only add, subtract and halve, so
 // on small integers the output and both gradients must equal the convolution's formula
-// exactly: checked on the Gated PixelCNN's vertical and horizontal masks, full 3×3 and
-// PixelCNN++'s shifted kernels, every dilation the models use, odd widths (a last tile with
+// exactly: checked on the Gated PixelCNN's vertical and horizontal masks, PixelCNN's mask B
+// (rows of both kinds), full 3×3 and PixelCNN++'s shifted kernels, every dilation the models use, odd widths (a last tile with
 // one output), rows of whole tile blocks and of part blocks, and images narrower than the
 // dilation.
 final class WinogradRowsTests: XCTestCase {
@@ -30,6 +30,8 @@ final class WinogradRowsTests: XCTestCase {
         Case(h: 4, w: 8, kh: 1, kw: 3, dilation: (1, 2), kept: [(0, 0), (0, 1)]),
         Case(h: 3, w: 7, kh: 1, kw: 3, dilation: (1, 4), kept: [(0, 0), (0, 1)]),
         Case(h: 5, w: 5, kh: 3, kw: 3),                                             // full 3×3
+        Case(h: 5, w: 6, kh: 3, kw: 3, kept: [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]),  // PixelCNN's mask B: two parts
+        Case(h: 5, w: 7, kh: 3, kw: 3, dilation: (2, 2), kept: [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]),
         Case(h: 6, w: 5, kh: 2, kw: 3, padding: .explicit(top: 1, bottom: 0, left: 1, right: 1)),   // down-shifted
         Case(h: 6, w: 5, kh: 2, kw: 2, padding: .explicit(top: 1, bottom: 0, left: 1, right: 0)),   // down-right
     ]
@@ -54,7 +56,7 @@ final class WinogradRowsTests: XCTestCase {
                 })
                 let term = ConvolutionTerm(input: x, weight: w, bias: nil, mask: mask, dilation: c.dilation,
                                            padding: c.padding, reluInput: relu)
-                XCTAssertNotNil(LoweredConvolution(term).winograd, "case \(i): rows of taps")
+                XCTAssertFalse(LoweredConvolution(term).winograd.isEmpty, "case \(i): rows of taps")
                 let y = Tensor.sumOfConvolutions([term])
                 let seed = (0..<y.count).map { _ in small(-2...2) }
                 y.backward(seed: seed)
@@ -66,7 +68,7 @@ final class WinogradRowsTests: XCTestCase {
         }
     }
 
-    /// The path is taken only where the taps are whole rows reading dx = −d, 0 (, d), at stride
+    /// The path is taken only where every tap row is whole, reading dx = −d, 0 (, d), at stride
     /// 1 with an output of the input's size, over at least `ShiftedTaps.minimumChannels` channels.
     func testOnlyRowsOfTapsTakeThePath() {
         let c = ShiftedTaps.minimumChannels
@@ -81,19 +83,22 @@ final class WinogradRowsTests: XCTestCase {
             }
             return LoweredConvolution(ConvolutionTerm(input: x, weight: w, bias: nil, mask: mask, stride: stride, padding: padding))
         }
-        XCTAssertNotNil(lowered(3, 3, kept: Self.vertical).winograd)
-        XCTAssertNil(lowered(cin: c - 1, 3, 3, kept: Self.vertical).winograd, "too few channels")
-        XCTAssertNil(lowered(3, 3, kept: [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]).winograd,
-                     "PixelCNN's mask B: rows of three and of two")
-        XCTAssertNil(lowered(1, 3, kept: [(0, 1), (0, 2)]).winograd, "taps at dx = 0, 1")
-        XCTAssertNil(lowered(1, 3, kept: [(0, 0), (0, 2)]).winograd, "a gap in the row")
-        XCTAssertNil(lowered(5, 5).winograd, "rows of five")
-        XCTAssertNil(lowered(1, 1).winograd, "a 1×1 convolution")
-        XCTAssertNil(lowered(2, 3, stride: (2, 2), padding: .explicit(top: 1, bottom: 0, left: 1, right: 1)).winograd,
-                     "strided")
-        XCTAssertNil(lowered(3, 3, padding: .explicit(top: 1, bottom: 1, left: 1, right: 2)).winograd, "a wider output")
+        /// Taps per row of each part: [3] for rows of three only, [3, 2] for both kinds, [] for none.
+        func parts(_ l: LoweredConvolution) -> [Int] { l.winograd.map(\.taps) }
+        XCTAssertEqual(parts(lowered(3, 3, kept: Self.vertical)), [3])
+        XCTAssertEqual(parts(lowered(1, 3, kept: [(0, 0), (0, 1)])), [2])
+        XCTAssertEqual(parts(lowered(3, 3, kept: [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)])), [3, 2], "PixelCNN's mask B")
+        XCTAssertEqual(parts(lowered(cin: c - 1, 3, 3, kept: Self.vertical)), [], "too few channels")
+        XCTAssertEqual(parts(lowered(3, 3, kept: [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2)])), [], "a row at dx = 0, 1")
+        XCTAssertEqual(parts(lowered(1, 3, kept: [(0, 0), (0, 2)])), [], "a gap in the row")
+        XCTAssertEqual(parts(lowered(3, 3, kept: [(0, 0), (0, 1), (0, 2), (1, 0)])), [], "a row of one")
+        XCTAssertEqual(parts(lowered(5, 5)), [], "rows of five")
+        XCTAssertEqual(parts(lowered(1, 1)), [], "a 1×1 convolution")
+        XCTAssertEqual(parts(lowered(2, 3, stride: (2, 2), padding: .explicit(top: 1, bottom: 0, left: 1, right: 1))), [],
+                       "strided")
+        XCTAssertEqual(parts(lowered(3, 3, padding: .explicit(top: 1, bottom: 1, left: 1, right: 2))), [], "a wider output")
         WinogradRows.enabled = false
-        XCTAssertNil(lowered(3, 3, kept: Self.vertical).winograd, "switched off")
+        XCTAssertEqual(parts(lowered(3, 3, kept: Self.vertical)), [], "switched off")
     }
 
     /// On real-valued data the result differs from the per-tap products by rounding only.
@@ -109,7 +114,7 @@ final class WinogradRowsTests: XCTestCase {
             let x = Tensor(shape: [n, cin, h, w], data: xData, requiresGrad: true)
             let wt = Tensor(shape: [cout, cin, 3, 3], data: wData, requiresGrad: true)
             let term = ConvolutionTerm(input: x, weight: wt, bias: nil, mask: mask, dilation: (2, 2))
-            XCTAssertEqual(LoweredConvolution(term).winograd != nil, winograd)
+            XCTAssertEqual(LoweredConvolution(term).winograd.isEmpty, !winograd)
             let y = Tensor.sumOfConvolutions([term])
             y.backward(seed: seed)
             return (y.data, wt.grad!, x.grad!)
