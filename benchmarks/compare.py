@@ -485,7 +485,8 @@ def sampling_table(rows: list[tuple[Case, Result, Result]], s: Settings) -> list
 def cpu_name() -> str:
     """The CPU's model name, family and model numbers and widest vector extension, e.g.
     "AMD EPYC, family 25 model 17, AVX-512" (the model name alone does not tell Zen 3 from
-    Zen 4, and the AVX2 and AVX-512 machines give different figures)."""
+    Zen 4, and the AVX2 and AVX-512 machines give different figures): for autoreg-lab's
+    report, and for ours where no `bench` record carries the binary's own `machine` line."""
     fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -538,8 +539,12 @@ def report(rows: list[tuple[Case, Result, Result]], s: Settings, binary: str, py
     ``allocator``: Autoreg's malloc settings and where they were read)."""
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     malloc, origin = allocator or autoreg_allocator()
+    # The binary's own account of the machine (it adds oneDNN's ISA and the C kernels' clone),
+    # or /proc/cpuinfo's where no run of ours gave one.
+    machine = next((ours.record["machine"] for _, ours, _ in rows
+                    if ours.record and ours.record.get("machine")), None) or cpu_name()
     lines = [f"# Autoreg vs PyTorch ({now})", "",
-             f"- machine: {os.cpu_count()} logical CPUs, {cpu_name()}",
+             f"- machine: {os.cpu_count()} logical CPUs, {machine}",
              f"- autoreg: `{binary}`, git {git_revision()}",
              f"- PyTorch: {torch_line or torch_version(python)} (`{python}`)",
              *allocator_lines(malloc, origin),

@@ -172,7 +172,8 @@ class Rows(unittest.TestCase):
 def stand_in_autoreg(directory: Path, log: Path | None = None) -> Path:
     """An ``autoreg`` that logs its call and prints a fixed record."""
     record = {"framework": "autoreg", "parameters": 0, "images_per_s_median": 100.0, "images_per_s_min": 90.0,
-              "images_per_s_max": 110.0, "peak_rss_mib": 50.0, "seconds": 2.0, "gflops": 1.0}
+              "images_per_s_max": 110.0, "peak_rss_mib": 50.0, "seconds": 2.0, "gflops": 1.0,
+              "machine": "Stand-in CPU, family 1 model 2; AVX-512; oneDNN avx512_core; C kernels x86-64-v4"}
     stub = directory / "autoreg"
     logging = f"echo \"ours $*\" >> '{log}'\n" if log else ""
     stub.write_text(f"#!/bin/sh\n{logging}echo '{json.dumps(record)}'\n")
@@ -230,6 +231,9 @@ class Report(unittest.TestCase):
         self.assertIn("`MALLOC_TOP_PAD_=67108864` (64 MiB)", text)
         self.assertIn("mallopt in Sources/CKernels/allocator.c", text)
         self.assertIn("- PyTorch: torch ", text)
+        # The machine as our binary describes it (oneDNN's ISA and the kernels' clone included).
+        self.assertIn("logical CPUs, Stand-in CPU, family 1 model 2; AVX-512; oneDNN avx512_core; C kernels x86-64-v4",
+                      text)
         # Every conv case has the three PyTorch rows, ours repeated beside each.
         for case in ("| gated-pixelcnn | 256 | train |", "| gated-pixelcnn | 2 | eval |",
                      "| pixelcnn --channels 128 --layers 12 | 2 | train |"):

@@ -2,7 +2,9 @@ import Foundation
 
 /// The products `autoreg bench gemm` and `autoreg-lab matmul` time: squares, then a MADE
 /// 784-500-784 step at batch 100 and, per image, the Gated PixelCNN's vertical 3x3
-/// convolution (64 -> 128 channels over the 6 taps it keeps, 784 pixels) and PixelCNN++'s
+/// convolution (64 -> 128 channels over the 6 taps it keeps, 784 pixels) as one product over
+/// the column matrix and as the Winograd rows run it (per point of F(2,3) and tap row: 392
+/// tiles of two outputs; the input gradient over both tap rows at once), and PixelCNN++'s
 /// block convolutions at 28x28, 14x14 and 7x7.
 public struct GemmShape: Sendable {
     public var label: String
@@ -36,6 +38,9 @@ public struct GemmShape: Sendable {
             ("gated fwd  128x384 . 384x784", false, false, 128, 784, 384),
             ("gated dW   128x784 . 384x784'", false, true, 128, 384, 784),
             ("gated dX   128x384' . 128x784", true, false, 384, 784, 128),
+            ("gated wino fwd  128x64 . 64x392", false, false, 128, 392, 64),
+            ("gated wino dW   128x392 . 64x392'", false, true, 128, 64, 392),
+            ("gated wino dX   128x128 . 128x392", false, false, 128, 392, 128),
         ] + pixelCNNPlusPlus
         return squares + model.map {
             GemmShape(label: $0.0, transA: $0.1, transB: $0.2, m: $0.3, n: $0.4, k: $0.5, repeats: repeats * 5)

@@ -41,7 +41,8 @@ struct GemmBench: ParsableCommand {
         discussion: """
         The model shapes are a MADE 784-500-784 step at batch 100 and, per image, the Gated \
         PixelCNN's vertical 3x3 convolution (64 -> 128 channels over the 6 taps it keeps, \
-        784 pixels): forward, weight gradient and input gradient. Each line gives the best of \
+        784 pixels): forward, weight gradient and input gradient, as one product over the \
+        column matrix and as the Winograd rows run it (per point and tap row, 392 tiles). Each line gives the best of \
         --repeats runs (five times as many for the model shapes, 3 for 2048³). \
         `autoreg-lab matmul` runs the same products beside oneDNN's matmul primitive. The \
         first line names the CPU, its widest vector extension (AVX2 or AVX-512), the \

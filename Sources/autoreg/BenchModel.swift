@@ -37,6 +37,8 @@ struct ThroughputRecord: Codable {
     var peakRssMib: Double
     var gflops: Double
     var sgemmPeakGflops: Double
+    /// `Machine.summary`: the CPU, its vector extension, oneDNN's ISA and the C kernels' clone.
+    var machine = Machine.summary
 }
 
 /// A model and a random batch of 28×28 images to time it on.

@@ -104,4 +104,6 @@ struct SampleRecord: Codable {
     /// Naive sampler only: the sub-pixels timed before scaling to the whole image (absent
     /// when all were timed).
     var extrapolatedFromPixels: Int?
+    /// `Machine.summary`: the CPU, its vector extension, oneDNN's ISA and the C kernels' clone.
+    var machine = Machine.summary
 }
