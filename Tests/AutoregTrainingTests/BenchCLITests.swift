@@ -10,6 +10,7 @@ final class BenchCLITests: CLITestCase {
         var levels, batch, threads, parameters: Int
         var images_per_s_median, images_per_s_min, images_per_s_max: Double
         var peak_rss_mib, gflops, sgemm_peak_gflops: Double
+        var machine: String
     }
 
     /// What compare.py reads from `bench sample`.
@@ -18,6 +19,7 @@ final class BenchCLITests: CLITestCase {
         var levels, count, threads, parameters: Int
         var seconds, seconds_min, seconds_max, images_per_s_median, peak_rss_mib: Double
         var extrapolated_from_pixels: Int?
+        var machine: String
     }
 
     func lastJSONLine<T: Decodable>(_ r: Result, as type: T.Type, file: StaticString = #filePath,
@@ -43,6 +45,8 @@ final class BenchCLITests: CLITestCase {
             XCTAssertGreaterThan(record.images_per_s_min, 0)
             XCTAssertGreaterThan(record.peak_rss_mib, 0)
             XCTAssertGreaterThan(record.sgemm_peak_gflops, 0)
+            // The harness's header line: `Machine.summary`, as `bench gemm` prints it.
+            XCTAssertTrue(record.machine.contains("oneDNN") && record.machine.contains("C kernels"), record.machine)
         }
     }
 
@@ -55,6 +59,7 @@ final class BenchCLITests: CLITestCase {
         XCTAssertEqual(record.extrapolated_from_pixels, 2)
         XCTAssertGreaterThan(record.seconds, 0)
         XCTAssertGreaterThan(record.images_per_s_median, 0)
+        XCTAssertTrue(record.machine.contains("oneDNN") && record.machine.contains("C kernels"), record.machine)
     }
 
     func testBenchKeepsUserBenchmarksOnly() throws {
