@@ -1,4 +1,5 @@
 @testable import AutoregTensor
+import XCTest
 
 /// The convolution's formula summed term by term (`Tensor.conv2d`'s doc comment): the output
 /// of `term` (bias left out) and, for the output gradient `seed`, the weight and input
@@ -25,4 +26,33 @@ func referenceConvolution(_ term: ConvolutionTerm, seed: [Float]) throws -> (y: 
         } } }
     } } } }
     return (y, dw, dx)
+}
+
+/// Random small integers, as floats and as tensors of them: sums of their products are exact.
+struct SmallIntegers {
+    var rng: RandomGenerator
+
+    init(seed: UInt64) { rng = RandomGenerator(seed: seed) }
+
+    mutating func next(_ range: ClosedRange<Int>) -> Float {
+        Float(range.lowerBound + Int(rng.next() % UInt64(range.count)))
+    }
+
+    mutating func tensor(_ shape: [Int], _ range: ClosedRange<Int>) -> Tensor {
+        Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in next(range) }, requiresGrad: true)
+    }
+}
+
+/// Runs `term` (input and weight of small integers) through `sumOfConvolutions` and its
+/// backward pass from a seed of small integers, and checks the output and both gradients
+/// against `referenceConvolution`: equal, not close.
+func assertMatchesTheFormulaExactly(_ term: ConvolutionTerm, _ ints: inout SmallIntegers, _ label: String,
+                                    file: StaticString = #filePath, line: UInt = #line) throws {
+    let y = Tensor.sumOfConvolutions([term])
+    let seed = (0..<y.count).map { _ in ints.next(-2...2) }
+    y.backward(seed: seed)
+    let (wantY, wantDW, wantDX) = try referenceConvolution(term, seed: seed)
+    XCTAssertEqual(y.data, wantY, "\(label): output", file: file, line: line)
+    XCTAssertEqual(term.weight.grad!, wantDW, "\(label): weight gradient", file: file, line: line)
+    XCTAssertEqual(term.input.grad!, wantDX, "\(label): input gradient", file: file, line: line)
 }

@@ -13,28 +13,17 @@ final class ShiftedTapsTests: XCTestCase {
     override func tearDown() { WinogradRows.enabled = true }
 
     func testOutputAndGradientsMatchTheFormulaExactly() throws {
-        var rng = RandomGenerator(seed: 5)
-        func small(_ range: ClosedRange<Int>) -> Float { Float(range.lowerBound + Int(rng.next() % UInt64(range.count))) }
+        var ints = SmallIntegers(seed: 5)
         for (i, c) in Im2ColTests.cases.enumerated() {
             for relu in [false, true] {
                 let (n, cin, cout) = (2, ShiftedTaps.minimumChannels, 3)
-                let x = Tensor(shape: [n, cin, c.h, c.w], data: (0..<(n * cin * c.h * c.w)).map { _ in small(-3...3) },
-                               requiresGrad: true)
-                let w = Tensor(shape: [cout, cin, c.kh, c.kw], data: (0..<(cout * cin * c.kh * c.kw)).map { _ in small(-2...2) },
-                               requiresGrad: true)
+                let x = ints.tensor([n, cin, c.h, c.w], -3...3), w = ints.tensor([cout, cin, c.kh, c.kw], -2...2)
                 let mask = Tensor(shape: w.shape, data: (0..<w.count).map { $0 % 7 == 3 ? 0 : 1 })
                 let term = ConvolutionTerm(input: x, weight: w, bias: nil, mask: mask, dilation: c.dilation,
                                            stride: c.stride, padding: c.padding, reluInput: relu)
                 let flat = c.stride == (1, 1) && LoweredConvolution(term).geometry.outWidth == c.w
                 XCTAssertEqual(LoweredConvolution(term).shifted != nil, flat, "case \(i): shifted planes only where flat")
-                let y = Tensor.sumOfConvolutions([term])
-                let seed = (0..<y.count).map { _ in small(-2...2) }
-                y.backward(seed: seed)
-
-                let (wantY, wantDW, wantDX) = try referenceConvolution(term, seed: seed)
-                XCTAssertEqual(y.data, wantY, "case \(i), relu \(relu): output")
-                XCTAssertEqual(w.grad!, wantDW, "case \(i), relu \(relu): weight gradient")
-                XCTAssertEqual(x.grad!, wantDX, "case \(i), relu \(relu): input gradient")
+                try assertMatchesTheFormulaExactly(term, &ints, "case \(i), relu \(relu)")
             }
         }
     }
