@@ -39,9 +39,9 @@ public final class DiagonalBiLSTM: RegisteredModel {
         func callAsFunction(_ s: Tensor) -> Tensor {
             let (b, height, width) = (s.shape[0], s.shape[2], s.shape[3])
             let units = stateToState.weight.shape[1]
-            // The input-to-state terms, skewed (column j holds diagonal j of the image) and
-            // transposed once, so that each step reads a contiguous row instead of a column.
-            let gatesIn = inputToState(s).skewed().transposedInner()
+            // The input-to-state terms, skewed and transposed in one copy: row j holds diagonal
+            // j of the image, contiguous, and each step adds it in place.
+            let gatesIn = inputToState(s).skewedColumns()
             // The state of the previous column, [B, h, H, 1]: zero left of the image.
             var hidden = Tensor(shape: [b, units, height, 1], data: [Float](repeating: 0, count: b * units * height))
             var cell: Tensor? = nil
@@ -55,11 +55,11 @@ public final class DiagonalBiLSTM: RegisteredModel {
                 let gates = Tensor.sumOfConvolutions(
                     [ConvolutionTerm(input: hidden, weight: below, bias: stateToState.bias, padding: .same),
                      ConvolutionTerm(input: hidden.shifted(down: 1, right: 0), weight: above, bias: nil, padding: .same)],
-                    plus: gatesIn.row(j).reshaped([b, 4 * units, height, 1]))
+                    plusRow: j, of: gatesIn)
                 (hidden, cell) = Tensor.lstmCell(gates: gates, previousCell: cell)
                 columns.append(hidden.reshaped([b, units, height]))
             }
-            return Tensor.stack(columns, axis: 2).transposedInner().unskewed()
+            return Tensor.stack(columns, axis: 2).unskewedColumns()
         }
     }
 

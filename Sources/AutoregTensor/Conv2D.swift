@@ -58,29 +58,53 @@ extension Tensor {
     /// With `residual` (of the output's shape) the result is residual + Σ_t conv2d(term t):
     /// a residual block's addition without a separate stored sum.
     public static func sumOfConvolutions(_ terms: [ConvolutionTerm], plus residual: Tensor? = nil) -> Tensor {
+        sumOfConvolutions(terms, residual: residual, row: nil)
+    }
+
+    /// Σ_t conv2d(term t) plus row `row` of `map` [N, Cout, S, P], where P is the output's
+    /// H·W: out[n, co, p] = map[n, co, row, p] + Σ_t …, read in place. The Diagonal BiLSTM
+    /// adds its input-to-state terms this way at each of its S steps, where `map.row(row)`
+    /// would copy them out and keep the copy on the tape: as much again as the whole map.
+    /// Differentiable in `map` (row `row` receives the output's gradient) and the terms.
+    public static func sumOfConvolutions(_ terms: [ConvolutionTerm], plusRow row: Int, of map: Tensor) -> Tensor {
+        precondition(map.rank == 4 && row >= 0 && row < map.shape[2],
+                     "sumOfConvolutions: row \(row) of a map [N, Cout, S, P], got \(map.shape)")
+        return sumOfConvolutions(terms, residual: map, row: row)
+    }
+
+    /// The shared body: `residual` has the output's shape (`row` nil), or is a map
+    /// [N, Cout, S, P] whose row `row` is added.
+    private static func sumOfConvolutions(_ terms: [ConvolutionTerm], residual: Tensor?, row: Int?) -> Tensor {
         precondition(!terms.isEmpty, "sumOfConvolutions needs at least one term")
         let convs = terms.map { LoweredConvolution($0) }
         let shape = convs[0].geometry.outputShape
         for c in convs where c.geometry.outputShape != shape {
             preconditionFailure("sumOfConvolutions: output shapes differ, \(shape) and \(c.geometry.outputShape)")
         }
-        if let residual, residual.shape != shape {
+        let batch = shape[0], cout = shape[1], pixels = shape[2] * shape[3], outSize = cout * pixels
+        let rows = row == nil ? 1 : residual?.shape[2] ?? 1
+        if let residual, row == nil, residual.shape != shape {
             preconditionFailure("sumOfConvolutions: residual \(residual.shape) differs from the output \(shape)")
         }
-        let batch = shape[0], cout = shape[1], pixels = shape[2] * shape[3], outSize = cout * pixels
+        if let residual, row != nil, residual.shape != [batch, cout, rows, pixels] {
+            preconditionFailure("sumOfConvolutions: map \(residual.shape) does not hold rows of the output \(shape)")
+        }
+        /// Where the residual's values for (image n, channel co) start.
+        func residualStart(_ n: Int, _ co: Int) -> Int { ((n * cout + co) * rows + (row ?? 0)) * pixels }
 
         let out = makeArray(batch * outSize) { y in
             var bias = [Float](repeating: 0, count: cout)
             for t in terms { if let b = t.bias { for co in 0..<cout { bias[co] += b.data[co] } } }
             for n in 0..<batch {
                 for co in 0..<cout {
-                    let row = y + n * outSize + co * pixels
+                    let dst = y + n * outSize + co * pixels
                     if let residual {
                         residual.data.withUnsafeBufferPointer { r in
-                            for p in 0..<pixels { row[p] = r[n * outSize + co * pixels + p] + bias[co] }
+                            let start = residualStart(n, co)
+                            for p in 0..<pixels { dst[p] = r[start + p] + bias[co] }
                         }
                     } else {
-                        row.update(repeating: bias[co], count: pixels)
+                        dst.update(repeating: bias[co], count: pixels)
                     }
                 }
             }
@@ -89,7 +113,20 @@ extension Tensor {
 
         let inputs = terms.flatMap { [$0.input, $0.weight] + ($0.bias.map { [$0] } ?? []) } + (residual.map { [$0] } ?? [])
         return Tensor(shape: shape, data: out, inputs: inputs) { result in
-            residual?.accumulateGrad(result.grad!)  // shares the buffer when it has none yet
+            if row == nil {
+                residual?.accumulateGrad(result.grad!)  // shares the buffer when it has none yet
+            } else if let residual {
+                result.grad!.withUnsafeBufferPointer { pg in
+                    residual.accumulateGrad { gx, initialized in
+                        if !initialized { gx.initialize(repeating: 0, count: residual.count) }
+                        for n in 0..<batch {
+                            for co in 0..<cout {
+                                ar_accumulate(pg.baseAddress! + n * outSize + co * pixels, gx + residualStart(n, co), pixels)
+                            }
+                        }
+                    }
+                }
+            }
             result.grad!.withUnsafeBufferPointer { pg in
                 let gy = pg.baseAddress!
                 // dBias = Σ over N, H, W, the same for every term's bias: summed once, by the

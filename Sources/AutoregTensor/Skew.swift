@@ -104,4 +104,80 @@ extension Tensor {
         precondition(rank >= 1, "flippedHorizontally() needs a tensor of rank ≥ 1")
         return flipped(axis: rank - 1)
     }
+
+    /// `skewed().transposedInner()` in one copy: [..., H, W] → [..., W + H − 1, H],
+    /// out[..., d, r] = in[..., r, d − r] (zero where d − r is outside the row): diagonal d of
+    /// the image as row d, contiguous, the order in which the Diagonal BiLSTM steps through
+    /// them. One map on the tape where the two ops keep two. Differentiable.
+    public func skewedColumns() -> Tensor {
+        precondition(rank >= 2, "skewedColumns() needs a tensor of rank ≥ 2, got \(shape)")
+        let h = shape[rank - 2], w = shape[rank - 1]
+        let steps = h == 0 ? w : w + h - 1
+        var outShape = shape
+        (outShape[rank - 2], outShape[rank - 1]) = (steps, h)
+        let planes = h * w == 0 ? 0 : count / (h * w), outCount = outShape.reduce(1, *)
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(outCount) { y in
+                y.initialize(repeating: 0, count: outCount)
+                for p in 0..<planes {
+                    for r in 0..<h {
+                        let src = px.baseAddress! + (p * h + r) * w, dst = y + p * steps * h + r * h + r
+                        for j in 0..<w { dst[j * h] = src[j] }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx, initialized in
+                    for p in 0..<planes {
+                        for r in 0..<h {
+                            let src = pg.baseAddress! + p * steps * h + r * h + r, dst = gx + (p * h + r) * w
+                            if initialized {
+                                for j in 0..<w { dst[j] += src[j * h] }
+                            } else {
+                                for j in 0..<w { dst[j] = src[j * h] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of `skewedColumns()`, `transposedInner().unskewed()` in one copy:
+    /// [..., S, H] → [..., H, S − H + 1], out[..., r, j] = in[..., r + j, r] (needs S ≥ H − 1).
+    /// What lies outside that band is not read and gets zero gradient. Differentiable.
+    public func unskewedColumns() -> Tensor {
+        precondition(rank >= 2, "unskewedColumns() needs a tensor of rank ≥ 2, got \(shape)")
+        let steps = shape[rank - 2], h = shape[rank - 1]
+        let w = h == 0 ? steps : steps - h + 1
+        precondition(w >= 0, "unskewedColumns(): \(h) columns need at least \(h - 1) rows, got \(shape)")
+        var outShape = shape
+        (outShape[rank - 2], outShape[rank - 1]) = (h, w)
+        let planes = steps * h == 0 ? 0 : count / (steps * h)
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(planes * h * w) { y in
+                for p in 0..<planes {
+                    for r in 0..<h {
+                        let src = px.baseAddress! + p * steps * h + r * h + r, dst = y + (p * h + r) * w
+                        for j in 0..<w { dst[j] = src[j * h] }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx, initialized in
+                    if !initialized { gx.initialize(repeating: 0, count: self.count) }
+                    for p in 0..<planes {
+                        for r in 0..<h {
+                            let src = pg.baseAddress! + (p * h + r) * w, dst = gx + p * steps * h + r * h + r
+                            for j in 0..<w { dst[j * h] += src[j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -223,6 +223,34 @@ final class RectifiedInputAndResidualTests: XCTestCase {
         }
     }
 
+    /// A row of a larger map [N, Cout, S, P] as the residual, read in place: the same values
+    /// and gradients as copying the row out, for the first, a middle and the last row, and a
+    /// map with one row.
+    func testRowOfAMapIsAddedInPlaceWithItsGradient() throws {
+        let x = uniformTensor([2, 2, 3, 1], seed: 370), w = uniformTensor([4, 2, 2, 1], seed: 371)
+        let b = uniformTensor([4], seed: 372)
+        func terms() -> [ConvolutionTerm] {
+            [ConvolutionTerm(input: x, weight: w, bias: b, padding: .explicit(top: 1, bottom: 0, left: 0, right: 0))]
+        }
+        for rows in [5, 1] {
+            let map = uniformTensor([2, 4, rows, 3], seed: 373 + UInt64(rows))
+            for row in Set([0, rows / 2, rows - 1]).sorted() {
+                let inPlace = Tensor.sumOfConvolutions(terms(), plusRow: row, of: map)
+                let copied = Tensor.sumOfConvolutions(terms(), plus: map.row(row).reshaped([2, 4, 3, 1]))
+                XCTAssertEqual(inPlace.shape, [2, 4, 3, 1])
+                XCTAssertEqual(inPlace.data, copied.data, "row \(row) of \(rows)")
+                assertGradients(wrt: [x, w, b, map], "row \(row) of \(rows)") {
+                    Tensor.sumOfConvolutions(terms(), plusRow: row, of: map)
+                }
+            }
+        }
+        // Every row of one map in turn, as the Diagonal BiLSTM's steps read it: the gradients add up.
+        let map = uniformTensor([2, 4, 3, 3], seed: 380)
+        assertGradients(wrt: [x, map], "all rows, summed") {
+            (0..<3).map { Tensor.sumOfConvolutions(terms(), plusRow: $0, of: map).tanh() }.reduce(map.row(0).sum()) { $0 + $1.sum() }
+        }
+    }
+
     func testReluInputWithTwoThreadsMatchesOne() throws {
         var results: [([Float], [Float], [Float])] = []
         for threads in [1, 2] {

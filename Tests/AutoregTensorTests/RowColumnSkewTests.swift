@@ -117,6 +117,25 @@ final class SkewFlipTests: XCTestCase {
         XCTAssertEqual(Tensor(shape: noisy.shape, data: band).unskewed().data, noisy.unskewed().data)
     }
 
+    /// `skewedColumns` and `unskewedColumns` are the two-op chains they replace, exactly, and
+    /// inverse to each other on the band.
+    func testFusedSkewsAreTheChainsTheyReplace() throws {
+        for shape in [[2, 3, 4, 5], [1, 2, 5, 3], [3, 1, 1, 4], [2, 6, 1], [4, 4]] {
+            let x = uniformTensor(shape, seed: 31, requiresGrad: false)
+            let s = x.skewedColumns(), chain = x.skewed().transposedInner()
+            XCTAssertEqual(s.shape, chain.shape, "\(shape)")
+            XCTAssertEqual(s.data, chain.data, "skewedColumns = skewed().transposedInner() for \(shape)")
+            let back = s.unskewedColumns()
+            XCTAssertEqual(back.shape, x.shape, "\(shape)")
+            XCTAssertEqual(back.data, x.data, "unskewedColumns(skewedColumns(x)) = x for \(shape)")
+            XCTAssertEqual(back.data, s.transposedInner().unskewed().data, "the chain it replaces, \(shape)")
+        }
+        // Row d of the result is diagonal d of the image: the pixels (r, d − r), r = 0, 1, 2.
+        let image = Tensor(shape: [1, 1, 3, 3], data: [0, 1, 2, 10, 11, 12, 20, 21, 22])
+        XCTAssertEqual(image.skewedColumns().row(2).data, [2, 11, 20])
+        XCTAssertEqual(image.skewedColumns().row(0).data, [0, 0, 0])
+    }
+
     func testFlipValues() throws {
         let x = Tensor(shape: [2, 1, 2, 3], data: (0..<12).map(Float.init))
         XCTAssertEqual(x.flippedHorizontally().data, [2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9])
@@ -154,6 +173,20 @@ final class SkewFlipTests: XCTestCase {
             let y = uniformTensor(wide, seed: 27)
             assertGradients(wrt: [y], "unskewed \(wide)") { y.unskewed() }
             assertGradients(wrt: [y], "unskewed with another use \(wide)") { y.unskewed().sigmoid().skewed() + y }
+        }
+        // The fused skew and transpose, and their inverse, on their own and used twice.
+        for shape in [[2, 3, 4, 5], [1, 2, 5, 2], [2, 1, 3], [1, 1, 1, 4]] {
+            let x = uniformTensor(shape, seed: 29)
+            assertGradients(wrt: [x], "skewedColumns \(shape)") { x.skewedColumns() }
+            assertGradients(wrt: [x], "skewedColumns twice-used \(shape)") { x.skewedColumns() * x.skewedColumns().tanh() }
+            var tall = shape
+            (tall[tall.count - 2], tall[tall.count - 1]) = (shape[shape.count - 1] + shape[shape.count - 2] - 1,
+                                                            shape[shape.count - 2])
+            let y = uniformTensor(tall, seed: 30)
+            assertGradients(wrt: [y], "unskewedColumns \(tall)") { y.unskewedColumns() }
+            assertGradients(wrt: [y], "unskewedColumns with another use \(tall)") {
+                y.unskewedColumns().sigmoid().skewedColumns() + y
+            }
         }
         // The whole Diagonal BiLSTM chain of shape ops.
         let x = uniformTensor([1, 2, 3, 4], seed: 28)
