@@ -46,7 +46,7 @@ public final class RowLSTM: RegisteredModel {
             var rows: [Tensor] = []
             rows.reserveCapacity(height)
             for r in 0..<height {
-                let gates = stateToState(hidden, residual: gatesIn.row(r).reshaped([b, 4 * units, 1, width]))
+                let gates = stateToState(hidden, plusRow: r, of: gatesIn)  // row r of the input terms, in place
                 (hidden, cell) = Tensor.lstmCell(gates: gates, previousCell: cell)
                 rows.append(hidden.reshaped([b, units, width]))
             }

@@ -56,6 +56,13 @@ public final class MaskedConv2D: ParameterContainer {
         Tensor.sumOfConvolutions([term(x, reluInput: reluInput)], plus: residual)
     }
 
+    /// conv(x) plus row `row` of `map` [N, Cout, S, P] (P: the output's H'·W'), read in place
+    /// (`Tensor.sumOfConvolutions(_:plusRow:of:)`): a recurrence's step adding its row of
+    /// input-to-state terms without copying it out.
+    public func callAsFunction(_ x: Tensor, plusRow row: Int, of map: Tensor) -> Tensor {
+        Tensor.sumOfConvolutions([term(x)], plusRow: row, of: map)
+    }
+
     /// This layer applied to `x` plus `other.layer` applied to `other.input`, summed in one
     /// output buffer (`Tensor.sumOfConvolutions`); both must give the same output shape.
     public func callAsFunction(_ x: Tensor, plus other: (layer: MaskedConv2D, input: Tensor)) -> Tensor {
