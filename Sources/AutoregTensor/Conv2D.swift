@@ -62,8 +62,8 @@ extension Tensor {
     }
 
     /// Σ_t conv2d(term t) plus row `row` of `map` [N, Cout, S, P], where P is the output's
-    /// H·W: out[n, co, p] = map[n, co, row, p] + Σ_t …, read in place. The Diagonal BiLSTM
-    /// adds its input-to-state terms this way at each of its S steps, where `map.row(row)`
+    /// H·W: out[n, co, p] = map[n, co, row, p] + Σ_t …, read in place. The PixelRNN layers
+    /// add their input-to-state terms this way at each of their S steps, where `map.row(row)`
     /// would copy them out and keep the copy on the tape: as much again as the whole map.
     /// Differentiable in `map` (row `row` receives the output's gradient) and the terms.
     public static func sumOfConvolutions(_ terms: [ConvolutionTerm], plusRow row: Int, of map: Tensor) -> Tensor {
@@ -344,8 +344,8 @@ struct LoweredConvolution {
         // The bias sums, one partial [Cout] per thread (added in thread order at the end).
         var biasPartials = [Float](repeating: 0, count: biasSums == nil ? 0 : workers * cout)
         let wt = x.requiresGrad && adjoint != nil ? adjointWeight() : []
-        // The direct and adjoint products write each image's whole input gradient, so the
-        // first gradient into x needs no zeroed buffer.
+        // The direct, adjoint and Winograd products write each image's whole input gradient,
+        // so the first gradient into x needs no zeroed buffer.
         let writesAll = direct || adjoint != nil || !winograd.isEmpty
         x.data.withUnsafeBufferPointer { px in
             wk.withUnsafeBufferPointer { pw in
