@@ -12,14 +12,15 @@ import CKernels
 /// GEMMs, [Cout, Cin] × [Cin, H·W/2] for each tap row, reading the transformed input shifted
 /// by the row's offset; the transforms before and after are C loops (winograd.c). The Gated
 /// PixelCNN's vertical stack (2 × 3 taps) does 4/6 of the multiply-adds of `ShiftedTaps`,
-/// its horizontal stack (1 × 2 taps) 3/4, PixelCNN's 3 × 3 mask B 7/10, in all three
-/// products of a training step.
+/// its horizontal stack (1 × 2 taps) 3/4, PixelCNN's 3 × 3 mask B 7/10, PixelCNN++'s
+/// down-shifted 2 × 3 and down-right-shifted 2 × 2 kernels 2/3 and 3/4, in all three products
+/// of a training step.
 ///
 /// The transforms only add, subtract and halve, so on small integers (the tests' inputs) the
 /// result is exact; on real data it differs from the direct sum by rounding.
 struct WinogradRows {
-    /// Whether eligible convolutions take this path (tests and benchmarks switch it off to
-    /// compare with the per-tap products).
+    /// Whether eligible convolutions take this path (tests switch it off to compare with the
+    /// per-tap products).
     nonisolated(unsafe) static var enabled = true
 
     /// Taps per row (3 or 2) and points of the transform (4 or 3).
