@@ -118,7 +118,8 @@ AR_HOT void ar_wino_rows_input(int taps, const float *restrict x, size_t channel
     const int tiles = ar_wino_tiles(w, d), points = taps + 1;
     const size_t plane = (size_t)rows * tiles, ps = channels * plane, n = (size_t)h * tiles;
     planes s = planes_alloc(h, tiles);
-    const float *restrict e = s.e, *restrict o = s.o;
+    // Not restrict: split writes the planes through s.e and s.o (the outputs are restrict).
+    const float *e = s.e, *o = s.o;
     for (size_t c = 0; c < channels; c++) {
         float *restrict v0 = v + c * plane;
         // Rows above and below the image.
@@ -188,7 +189,8 @@ AR_HOT void ar_wino_rows_output_adjoint(int taps, const float *restrict gy, size
     const int tiles = ar_wino_tiles(w, d);
     const size_t n = (size_t)h * tiles, ps = channels * n;
     planes s = planes_alloc(h, tiles);
-    const float *restrict e = s.e, *restrict o = s.o;
+    // Not restrict: split writes the planes through s.e and s.o (the outputs are restrict).
+    const float *e = s.e, *o = s.o;
     for (size_t c = 0; c < channels; c++) {
         split(gy + c * (size_t)h * w, h, w, d, tiles, s.pad, s.e, s.o);
         float *restrict o0 = dm + c * n, *restrict o1 = o0 + ps, *restrict o2 = o0 + 2 * ps, *restrict o3 = o0 + 3 * ps;
