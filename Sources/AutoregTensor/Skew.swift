@@ -2,6 +2,34 @@
 // figure 3): skewing offsets row r by r positions, so that each diagonal of the image becomes
 // a column that a 2 × 1 convolution can step along; unskewing reads the image back.
 
+/// Where the images [H, W] of a tensor lie in their skewed planes: element (r, j) of image p
+/// is image[(p·H + r)·W + j] and band[p·plane + r·rowStep + j·colStep]. `skewed()` keeps rows
+/// (rowStep W′ + 1, colStep 1 in planes [H, W′]); `skewedColumns()` makes diagonals rows
+/// (rowStep H + 1, colStep H in planes [S, H]). Both directions of both ops are these copies.
+private struct SkewBand {
+    let planes: Int, h: Int, w: Int, plane: Int, rowStep: Int, colStep: Int
+
+    /// band ← image, or band += image when `accumulate`; entries off the band are untouched.
+    func scatter(_ image: UnsafePointer<Float>, into band: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        for p in 0..<planes {
+            for r in 0..<h {
+                copyBlocks(image + (p * h + r) * w, srcStride: 1, band + p * plane + r * rowStep, dstStride: colStep,
+                           blocks: w, length: 1, accumulate: accumulate)
+            }
+        }
+    }
+
+    /// image ← band, or image += band when `accumulate`; entries off the band are not read.
+    func gather(_ band: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        for p in 0..<planes {
+            for r in 0..<h {
+                copyBlocks(band + p * plane + r * rowStep, srcStride: colStep, image + (p * h + r) * w, dstStride: 1,
+                           blocks: w, length: 1, accumulate: accumulate)
+            }
+        }
+    }
+}
+
 extension Tensor {
     /// Row r of every image moved right by r positions: [..., H, W] → [..., H, W + H − 1],
     /// out[..., r, r + j] = in[..., r, j], zero elsewhere. Diagonal d of the image (the pixels
@@ -13,30 +41,7 @@ extension Tensor {
         var outShape = shape
         outShape[rank - 1] = wide
         let planes = h * w == 0 ? 0 : count / (h * w)
-        let outCount = outShape.reduce(1, *)
-        let out = data.withUnsafeBufferPointer { px in
-            makeArray(outCount) { y in
-                y.initialize(repeating: 0, count: outCount)
-                for p in 0..<planes {
-                    for r in 0..<h {
-                        (y + (p * h + r) * wide + r).update(from: px.baseAddress! + (p * h + r) * w, count: w)
-                    }
-                }
-            }
-        }
-        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
-            result.grad!.withUnsafeBufferPointer { pg in
-                self.accumulateGrad { gx, initialized in
-                    for p in 0..<planes {
-                        for r in 0..<h {
-                            copyBlocks(pg.baseAddress! + (p * h + r) * wide + r, srcStride: 0,
-                                       gx + (p * h + r) * w, dstStride: 0, blocks: 1, length: w,
-                                       accumulate: initialized)
-                        }
-                    }
-                }
-            }
-        }
+        return skewing(into: outShape, SkewBand(planes: planes, h: h, w: w, plane: h * wide, rowStep: wide + 1, colStep: 1))
     }
 
     /// The inverse of `skewed()`: [..., H, W′] → [..., H, W′ − H + 1], out[..., r, j] =
@@ -50,26 +55,65 @@ extension Tensor {
         var outShape = shape
         outShape[rank - 1] = w
         let planes = h * wide == 0 ? 0 : count / (h * wide)
+        return unskewing(into: outShape, SkewBand(planes: planes, h: h, w: w, plane: h * wide, rowStep: wide + 1, colStep: 1))
+    }
+
+    /// `skewed().transposedInner()` in one copy: [..., H, W] → [..., W + H − 1, H],
+    /// out[..., d, r] = in[..., r, d − r] (zero where d − r is outside the row): diagonal d of
+    /// the image as row d, contiguous, the order in which the Diagonal BiLSTM steps through
+    /// them. One map on the tape where the two ops keep two. Differentiable.
+    public func skewedColumns() -> Tensor {
+        precondition(rank >= 2, "skewedColumns() needs a tensor of rank ≥ 2, got \(shape)")
+        let h = shape[rank - 2], w = shape[rank - 1]
+        let steps = h == 0 ? w : w + h - 1
+        var outShape = shape
+        (outShape[rank - 2], outShape[rank - 1]) = (steps, h)
+        let planes = h * w == 0 ? 0 : count / (h * w)
+        return skewing(into: outShape, SkewBand(planes: planes, h: h, w: w, plane: steps * h, rowStep: h + 1, colStep: h))
+    }
+
+    /// The inverse of `skewedColumns()`, `transposedInner().unskewed()` in one copy:
+    /// [..., S, H] → [..., H, S − H + 1], out[..., r, j] = in[..., r + j, r] (needs S ≥ H − 1).
+    /// What lies outside that band is not read and gets zero gradient. Differentiable.
+    public func unskewedColumns() -> Tensor {
+        precondition(rank >= 2, "unskewedColumns() needs a tensor of rank ≥ 2, got \(shape)")
+        let steps = shape[rank - 2], h = shape[rank - 1]
+        let w = h == 0 ? steps : steps - h + 1
+        precondition(w >= 0, "unskewedColumns(): \(h) columns need at least \(h - 1) rows, got \(shape)")
+        var outShape = shape
+        (outShape[rank - 2], outShape[rank - 1]) = (h, w)
+        let planes = steps * h == 0 ? 0 : count / (steps * h)
+        return unskewing(into: outShape, SkewBand(planes: planes, h: h, w: w, plane: steps * h, rowStep: h + 1, colStep: h))
+    }
+
+    /// The images of self placed on `band` in zeroed planes of `outShape`; the gradient is
+    /// gathered back.
+    private func skewing(into outShape: [Int], _ band: SkewBand) -> Tensor {
+        let outCount = outShape.reduce(1, *)
         let out = data.withUnsafeBufferPointer { px in
-            makeArray(planes * h * w) { y in
-                for p in 0..<planes {
-                    for r in 0..<h {
-                        (y + (p * h + r) * w).update(from: px.baseAddress! + (p * h + r) * wide + r, count: w)
-                    }
-                }
+            makeArray(outCount) { y in
+                y.initialize(repeating: 0, count: outCount)
+                band.scatter(px.baseAddress!, into: y, accumulate: false)
             }
+        }
+        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
+            result.grad!.withUnsafeBufferPointer { pg in
+                self.accumulateGrad { gx, initialized in band.gather(pg.baseAddress!, into: gx, accumulate: initialized) }
+            }
+        }
+    }
+
+    /// The images read off `band` in the planes of self, as a tensor of `outShape`; the
+    /// gradient is scattered back onto the band (zero off it).
+    private func unskewing(into outShape: [Int], _ band: SkewBand) -> Tensor {
+        let out = data.withUnsafeBufferPointer { px in
+            makeArray(outShape.reduce(1, *)) { y in band.gather(px.baseAddress!, into: y, accumulate: false) }
         }
         return Tensor(shape: outShape, data: out, inputs: [self]) { result in
             result.grad!.withUnsafeBufferPointer { pg in
                 self.accumulateGrad { gx, initialized in
                     if !initialized { gx.initialize(repeating: 0, count: self.count) }
-                    for p in 0..<planes {
-                        for r in 0..<h {
-                            copyBlocks(pg.baseAddress! + (p * h + r) * w, srcStride: 0,
-                                       gx + (p * h + r) * wide + r, dstStride: 0, blocks: 1, length: w,
-                                       accumulate: initialized)
-                        }
-                    }
+                    band.scatter(pg.baseAddress!, into: gx, accumulate: initialized)
                 }
             }
         }
@@ -103,81 +147,5 @@ extension Tensor {
     public func flippedHorizontally() -> Tensor {
         precondition(rank >= 1, "flippedHorizontally() needs a tensor of rank ≥ 1")
         return flipped(axis: rank - 1)
-    }
-
-    /// `skewed().transposedInner()` in one copy: [..., H, W] → [..., W + H − 1, H],
-    /// out[..., d, r] = in[..., r, d − r] (zero where d − r is outside the row): diagonal d of
-    /// the image as row d, contiguous, the order in which the Diagonal BiLSTM steps through
-    /// them. One map on the tape where the two ops keep two. Differentiable.
-    public func skewedColumns() -> Tensor {
-        precondition(rank >= 2, "skewedColumns() needs a tensor of rank ≥ 2, got \(shape)")
-        let h = shape[rank - 2], w = shape[rank - 1]
-        let steps = h == 0 ? w : w + h - 1
-        var outShape = shape
-        (outShape[rank - 2], outShape[rank - 1]) = (steps, h)
-        let planes = h * w == 0 ? 0 : count / (h * w), outCount = outShape.reduce(1, *)
-        let out = data.withUnsafeBufferPointer { px in
-            makeArray(outCount) { y in
-                y.initialize(repeating: 0, count: outCount)
-                for p in 0..<planes {
-                    for r in 0..<h {
-                        let src = px.baseAddress! + (p * h + r) * w, dst = y + p * steps * h + r * h + r
-                        for j in 0..<w { dst[j * h] = src[j] }
-                    }
-                }
-            }
-        }
-        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
-            result.grad!.withUnsafeBufferPointer { pg in
-                self.accumulateGrad { gx, initialized in
-                    for p in 0..<planes {
-                        for r in 0..<h {
-                            let src = pg.baseAddress! + p * steps * h + r * h + r, dst = gx + (p * h + r) * w
-                            if initialized {
-                                for j in 0..<w { dst[j] += src[j * h] }
-                            } else {
-                                for j in 0..<w { dst[j] = src[j * h] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The inverse of `skewedColumns()`, `transposedInner().unskewed()` in one copy:
-    /// [..., S, H] → [..., H, S − H + 1], out[..., r, j] = in[..., r + j, r] (needs S ≥ H − 1).
-    /// What lies outside that band is not read and gets zero gradient. Differentiable.
-    public func unskewedColumns() -> Tensor {
-        precondition(rank >= 2, "unskewedColumns() needs a tensor of rank ≥ 2, got \(shape)")
-        let steps = shape[rank - 2], h = shape[rank - 1]
-        let w = h == 0 ? steps : steps - h + 1
-        precondition(w >= 0, "unskewedColumns(): \(h) columns need at least \(h - 1) rows, got \(shape)")
-        var outShape = shape
-        (outShape[rank - 2], outShape[rank - 1]) = (h, w)
-        let planes = steps * h == 0 ? 0 : count / (steps * h)
-        let out = data.withUnsafeBufferPointer { px in
-            makeArray(planes * h * w) { y in
-                for p in 0..<planes {
-                    for r in 0..<h {
-                        let src = px.baseAddress! + p * steps * h + r * h + r, dst = y + (p * h + r) * w
-                        for j in 0..<w { dst[j] = src[j * h] }
-                    }
-                }
-            }
-        }
-        return Tensor(shape: outShape, data: out, inputs: [self]) { result in
-            result.grad!.withUnsafeBufferPointer { pg in
-                self.accumulateGrad { gx, initialized in
-                    if !initialized { gx.initialize(repeating: 0, count: self.count) }
-                    for p in 0..<planes {
-                        for r in 0..<h {
-                            let src = pg.baseAddress! + (p * h + r) * w, dst = gx + p * steps * h + r * h + r
-                            for j in 0..<w { dst[j * h] += src[j] }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
