@@ -40,7 +40,7 @@ public struct GemmShape: Sendable {
             ("gated dX   128x384' . 128x784", true, false, 384, 784, 128),
             ("gated wino fwd  128x64 . 64x392", false, false, 128, 392, 64),
             ("gated wino dW   128x392 . 64x392'", false, true, 128, 64, 392),
-            ("gated wino dX   128x128 . 128x392", false, false, 128, 392, 128),
+            ("gated wino dX   128x128' . 128x392", true, false, 128, 392, 128),
         ] + pixelCNNPlusPlus
         return squares + model.map {
             GemmShape(label: $0.0, transA: $0.1, transB: $0.2, m: $0.3, n: $0.4, k: $0.5, repeats: repeats * 5)

@@ -34,10 +34,10 @@ struct WinogradRows {
     let cin: Int, cout: Int, height: Int, width: Int, dilation: Int
     /// Tiles per row (two outputs each), transformed-input rows above the image, transformed rows.
     let tiles: Int, padTop: Int, paddedRows: Int
-    /// The transformed weight, [points][tap rows][Cout][Cin]: the forward products' left matrices.
+    /// The transformed weight, [points][Cout][tap rows · Cin]: per point one matrix whose
+    /// column block i (leading dimension tap rows · Cin) is tap row i's forward left matrix, and
+    /// whose transpose is the input gradient's left matrix for all tap rows at once.
     let u: [Float]
-    /// The same, [points][tap rows · Cin][Cout]: the input gradient's left matrices.
-    let ut: [Float]
 
     var tapRows: Int { rowOffsets.count }
 
@@ -82,29 +82,17 @@ struct WinogradRows {
         // U = G·g per (tap row, co, ci): F(2,3) G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], F(2,2) [1 0; 1 1; 0 1].
         let (cin, cout, points, tapRows, kept) = (cin, cout, points, rows.count, lowering.taps.count)
         let index = tapIndex, three = n == 3
-        let transformed = makeArray(points * tapRows * cout * cin) { dst in
+        u = makeArray(points * tapRows * cout * cin) { dst in
             for (i, row) in index.enumerated() {
                 for co in 0..<cout {
                     for ci in 0..<cin {
                         let src = co * cin * kept + ci * kept, g0 = wk[src + row[0]], g1 = wk[src + row[1]]
-                        let out = dst + (i * cout + co) * cin + ci, plane = tapRows * cout * cin
+                        let out = dst + (co * tapRows + i) * cin + ci, plane = tapRows * cout * cin
                         if three {
                             let g2 = wk[src + row[2]]
                             (out[0], out[plane], out[2 * plane], out[3 * plane]) = (g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
                         } else {
                             (out[0], out[plane], out[2 * plane]) = (g0, g0 + g1, g1)
-                        }
-                    }
-                }
-            }
-        }
-        u = transformed
-        ut = makeArray(points * tapRows * cin * cout) { dst in
-            for p in 0..<points {
-                for i in 0..<tapRows {
-                    for co in 0..<cout {
-                        for ci in 0..<cin {
-                            dst[(p * tapRows * cin + i * cin + ci) * cout + co] = transformed[((p * tapRows + i) * cout + co) * cin + ci]
                         }
                     }
                 }
@@ -153,7 +141,8 @@ struct WinogradRows {
         u.withUnsafeBufferPointer { pu in
             for p in 0..<points {
                 for i in 0..<tapRows {
-                    Gemm.sgemm(m: cout, n: n, k: cin, a: pu.baseAddress! + ((p * tapRows + i) * cout) * cin,
+                    Gemm.sgemm(m: cout, n: n, k: cin, a: pu.baseAddress! + p * cout * tapRows * cin + i * cin,
+                               lda: tapRows * cin,
                                b: shiftedInput(scratch.v, point: p, row: i), ldb: paddedRows * tiles,
                                beta: i == 0 ? 0 : 1, c: scratch.m + p * cout * n)
                 }
@@ -176,14 +165,14 @@ struct WinogradRows {
                 for i in 0..<tapRows {
                     Gemm.sgemm(transB: true, m: cout, n: cin, k: n, a: scratch.m + p * cout * n,
                                b: shiftedInput(scratch.v, point: p, row: i), ldb: paddedRows * tiles,
-                               beta: 1, c: du + ((p * tapRows + i) * cout) * cin)
+                               beta: 1, c: du + p * cout * tapRows * cin + i * cin, ldc: tapRows * cin)
                 }
             }
         }
         guard let gx, let dv = scratch.dv else { return }
-        ut.withUnsafeBufferPointer { pt in  // dV[p] = Uᵀ[p] · dM[p], all tap rows in one product
+        u.withUnsafeBufferPointer { pu in  // dV[p] = U[p]ᵀ · dM[p], all tap rows in one product
             for p in 0..<points {
-                Gemm.sgemm(m: tapRows * cin, n: n, k: cout, a: pt.baseAddress! + p * tapRows * cin * cout,
+                Gemm.sgemm(transA: true, m: tapRows * cin, n: n, k: cout, a: pu.baseAddress! + p * cout * tapRows * cin,
                            b: scratch.m + p * cout * n, c: dv + p * tapRows * cin * n)
             }
         }
@@ -200,7 +189,7 @@ struct WinogradRows {
         for (i, row) in tapIndex.enumerated() {
             for co in 0..<cout {
                 for ci in 0..<cin {
-                    let e = (i * cout + co) * cin + ci, dst = dwk + co * cin * kept + ci * kept
+                    let e = (co * tapRows + i) * cin + ci, dst = dwk + co * cin * kept + ci * kept
                     let d0 = du[e], d1 = du[plane + e], d2 = du[2 * plane + e]
                     if taps == 3 {
                         let d3 = du[3 * plane + e]
